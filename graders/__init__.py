@@ -1,0 +1,1 @@
+"""HW3 graders: one pytest module per question, plus the `harness` package they use."""

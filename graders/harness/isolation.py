@@ -1,0 +1,128 @@
+"""How the sandbox worker is confined: bubblewrap when it works here, else a plain process.
+
+Both levels get rlimits and a scrubbed environment; only bubblewrap adds a read-only
+system, no network, a private PID namespace and hidden grader files.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders.harness.errors import HarnessError
+
+BUBBLEWRAP = "bubblewrap"
+PROCESS = "process"
+LEVELS = ("auto", BUBBLEWRAP, PROCESS)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker process (all inherited by its children)."""
+
+    cpu_seconds: int = 3600
+    memory_bytes: int = 24 * 2**30
+    file_bytes: int = 256 * 2**20
+    open_files: int = 1024
+    threads: int = 2
+
+
+@functools.lru_cache(maxsize=1)
+def bubblewrap_works() -> bool:
+    """True when `bwrap` exists and can build the namespaces we need on this machine."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return False
+    probe = [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--", "true"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def choose_level(requested: str) -> str:
+    """Resolve "auto" to the strongest level available.
+
+    Raises:
+        HarnessError: when bubblewrap is requested but does not work here.
+    """
+    if requested not in LEVELS:
+        raise HarnessError(f"unknown isolation {requested!r}; expected one of {LEVELS}")
+    if requested == PROCESS:
+        return PROCESS
+    if bubblewrap_works():
+        return BUBBLEWRAP
+    if requested == BUBBLEWRAP:
+        raise HarnessError("isolation 'bubblewrap' was requested but bwrap does not work here")
+    return PROCESS
+
+
+def worker_environment(workdir: Path, threads: int) -> dict[str, str]:
+    """A scrubbed environment: nothing of the grader's (no seed, no paths, no tokens)."""
+    home = workdir / "home"
+    thread_count = str(threads)
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "TMPDIR": str(workdir / "tmp"),
+        "KERAS_HOME": str(home / ".keras"),
+        "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_ENABLE_ONEDNN_OPTS": "0",
+        "OMP_NUM_THREADS": thread_count,
+        "OPENBLAS_NUM_THREADS": thread_count,
+        "MKL_NUM_THREADS": thread_count,
+        "TF_NUM_INTRAOP_THREADS": thread_count,
+        "TF_NUM_INTEROP_THREADS": "1",
+        **{key: os.environ[key] for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if key in os.environ},
+    }
+
+
+def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[Path]) -> list[str]:
+    """Prefix `command` with the bubblewrap invocation for `level` (unchanged for PROCESS)."""
+    if level == PROCESS:
+        return command
+    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for prefix in _python_prefixes_under_tmp():
+        args += ["--ro-bind", prefix, prefix]
+    args += ["--bind", str(workdir), str(workdir)]
+    for path in hidden:
+        if path.is_dir() and not _contains(path, workdir):
+            args += ["--tmpfs", str(path)]
+    args += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--"]
+    return args + command
+
+
+def rlimit_setter(limits: Limits):
+    """Return a `preexec_fn` that applies `limits` in the child before it execs."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def _python_prefixes_under_tmp() -> list[str]:
+    # `--tmpfs /tmp` would hide a virtualenv (or Python) that lives under /tmp: bind it back.
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return sorted(p for p in prefixes if p == "/tmp" or p.startswith("/tmp/"))
+
+
+def _contains(parent: Path, child: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False

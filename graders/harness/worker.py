@@ -1,0 +1,198 @@
+"""The sandbox worker: the only process that runs student code.
+
+It is started by `sandbox.Sandbox` as `python -I worker.py --requests FD --results FD`, from
+a copy of this file and `wire.py` inside the sandbox's temporary folder (the sandbox hides
+`graders/`). It loads the submission once, then serves requests by name. Everything it sends
+back is plain data; the grader re-checks every value it receives.
+"""
+
+from __future__ import annotations
+
+import __future__
+import argparse
+import ast
+import importlib
+import os
+import random
+import sys
+import time
+import traceback
+import types
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # noqa: E402
+import wire  # noqa: E402  (needs the path line above: `python -I` leaves the script dir out)
+
+TRACEBACK_LINES = 12
+HARNESS = os.path.dirname(os.path.abspath(__file__))
+
+
+def main() -> None:
+    args = _parse_args()
+    config = wire.read_frame_blocking(args.requests)
+    namespace = _new_namespace()
+    problems = _load_units(config, namespace)
+    public = sorted(name for name in namespace if not name.startswith("_"))
+    wire.write_frame(args.results, {"ok": True, "problems": problems, "names": public})
+    while True:
+        try:
+            request = wire.read_frame_blocking(args.requests)
+        except EOFError:
+            return
+        wire.write_frame(args.results, _serve(request, namespace))
+
+
+def _parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, required=True)
+    parser.add_argument("--results", type=int, required=True)
+    return parser.parse_args()
+
+
+def _new_namespace() -> dict:
+    module = types.ModuleType("submission")
+    sys.modules["submission"] = module
+    return module.__dict__
+
+
+def _load_units(config: dict, namespace: dict) -> list[dict]:
+    """Exec every unit of the submission into the one namespace; collect what failed."""
+    submission_dir = config["submission_dir"]
+    # Appended, not prepended: a student's numpy.py must not shadow the real numpy.
+    sys.path.append(submission_dir)
+    os.chdir(submission_dir)
+    _seed(config["seed"])
+    problems = []
+    for filename, origin in config["units"]:
+        path = os.path.join(submission_dir, filename)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                tree = ast.parse(handle.read(), path)
+        except BaseException as exc:  # noqa: BLE001 - the loader parsed it already; be safe
+            problems.append({"origin": origin, "message": _describe(exc)})
+            continue
+        problems += _exec_statements(tree, path, origin, namespace)
+    return problems
+
+
+def _exec_statements(tree: ast.Module, path: str, origin: str, namespace: dict) -> list[dict]:
+    """Run a unit one top-level statement at a time, so one failing import or line
+    (say `from google.colab import drive`) does not lose every definition after it."""
+    problems, flags = [], 0
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            flags |= _future_flags(statement)
+            continue
+        try:
+            code = compile(ast.Module(body=[statement], type_ignores=[]), path, "exec", flags=flags, dont_inherit=True)
+            exec(code, namespace)  # noqa: S102 - this is the sandbox; running it is the point
+        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+            problems.append({"origin": f"{origin}, line {statement.lineno}", "message": _describe(exc)})
+    return problems
+
+
+def _future_flags(statement: ast.ImportFrom) -> int:
+    flags = 0
+    for alias in statement.names:
+        feature = getattr(__future__, alias.name, None)
+        flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
+def _serve(request: dict, namespace: dict) -> dict:
+    _seed(request.get("seed", 0))
+    started = time.perf_counter()
+    try:
+        value = _run(request, namespace)
+        reply = {"ok": True, "value": _plain(value)}
+    except _Missing as exc:
+        reply = {"ok": False, "kind": "missing", "message": str(exc)}
+    except wire.WireError as exc:
+        reply = {"ok": False, "kind": "type", "message": str(exc)}
+    except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+        reply = _exception_reply(exc)
+    reply["seconds"] = time.perf_counter() - started
+    return reply
+
+
+class _Missing(Exception):
+    pass
+
+
+def _run(request: dict, namespace: dict):
+    op = request["op"]
+    if op == "probe":
+        module = importlib.import_module(f"probes.{request['module']}")
+        return getattr(module, request["name"])(namespace, **request["kwargs"])
+    if request["name"] not in namespace:
+        raise _Missing(request["name"])
+    target = namespace[request["name"]]
+    if op == "get":
+        return target
+    if not callable(target):
+        raise _Missing(f"{request['name']} is a {type(target).__name__}, not a function")
+    return target(*request["args"], **request["kwargs"])
+
+
+def _exception_reply(exc: BaseException) -> dict:
+    # Only the student's frames: the worker's own are noise to a student.
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if not frame.filename.startswith(HARNESS)]
+    for frame in frames:
+        if frame.filename.startswith(os.getcwd() + os.sep):  # the worker runs in the submission folder
+            frame.filename = os.path.relpath(frame.filename)
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    return {
+        "ok": False,
+        "kind": "exception",
+        "error_type": type(exc).__name__,
+        "message": _describe(exc),
+        "missing_name": getattr(exc, "name", None) if isinstance(exc, NameError) else None,
+        "traceback": "Traceback (most recent call last):\n" + "".join(lines[-TRACEBACK_LINES:]),
+    }
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): the code called sys.exit() or exit()"
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg} (line {exc.lineno}: {(exc.text or '').strip()!r})"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _plain(value, depth: int = 0):
+    """Turn what student code returned into plain data that `wire` can encode."""
+    if depth > wire.MAX_DEPTH:
+        raise wire.WireError(f"the result is nested deeper than {wire.MAX_DEPTH} levels")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True, subok=False)
+    if isinstance(value, (list, tuple)):
+        items = [_plain(item, depth + 1) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        return {str(key): _plain(item, depth + 1) for key, item in value.items()}
+    if callable(getattr(value, "numpy", None)):  # TensorFlow tensors and variables
+        return _plain(np.asarray(value.numpy()), depth + 1)
+    raise wire.WireError(f"returned a {type(value).__module__}.{type(value).__name__}, not plain data")
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(seed)
+    elif "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].random.set_seed(seed)
+
+
+if __name__ == "__main__":
+    main()
