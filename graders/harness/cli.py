@@ -25,6 +25,7 @@ def grade(
     rubric: str | Path | None = None,
     mnist: str | Path | None = None,
     isolation: str = "auto",
+    questions: list[str] | None = None,
     select: str | None = None,
     quiet: bool = True,
 ) -> GradingResult:
@@ -37,6 +38,7 @@ def grade(
         json_path, report_path, gradescope_path: where to write each output (JSON always
             goes at least to a temporary file, from which the result is read back).
         rubric, mnist, isolation: as the pytest options of the same names.
+        questions: grade only these questions (["q4", "q5"]); default all of them.
         select: a pytest `-k` expression to grade only some checks.
         quiet: keep pytest's output short.
 
@@ -50,7 +52,7 @@ def grade(
 
     with tempfile.TemporaryDirectory(prefix="hw3grade-") as scratch:
         target = Path(json_path) if json_path else Path(scratch) / "results.json"
-        args = [str(GRADERS_DIR), "--submission", str(submission), "--seed", str(seed), "--json", str(target),
+        args = [*grader_modules(questions), "--submission", str(submission), "--seed", str(seed), "--json", str(target),
                 "--isolation", isolation, "--rootdir", str(GRADERS_DIR.parent)]
         args += ["--hidden"] if hidden else []
         args += ["-q", "--no-header", "-p", "no:cacheprovider"] if quiet else []
@@ -63,6 +65,23 @@ def grade(
         if not target.exists():
             raise RuntimeError(f"grading stopped before writing results (pytest exit code {int(code)})")
         return from_json(json.loads(target.read_text(encoding="utf-8")))
+
+
+def grader_modules(questions: list[str] | None) -> list[str]:
+    """The grader files of `questions` (all of `graders/` when None).
+
+    Raises:
+        ValueError: for a question that has no grader module.
+    """
+    if not questions:
+        return [str(GRADERS_DIR)]
+    modules = []
+    for question in questions:
+        found = sorted(GRADERS_DIR.glob(f"test_{question}_*.py"))
+        if not found:
+            raise ValueError(f"no grader for question {question!r} in {GRADERS_DIR}")
+        modules += [str(path) for path in found]
+    return modules
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--rubric")
     one.add_argument("--mnist")
     one.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"])
+    one.add_argument("--questions", nargs="+", help="grade only these questions, e.g. q4 q5")
     options = vars(parser.parse_args(argv))
     options.pop("command")
     result = grade(**options, quiet=False)

@@ -103,6 +103,18 @@ class Sandbox:
         """
         return self._request({"op": "probe", "module": module, "name": name, "kwargs": kwargs}, timeout)
 
+    def share_file(self, source: Path | str) -> str:
+        """Copy a grader file (say a trained reference model) where the worker can read it.
+
+        Returns:
+            The copy's path as the worker sees it, to pass as a call or probe argument.
+        """
+        inputs = self._workdir / "inputs"
+        inputs.mkdir(exist_ok=True)
+        target = inputs / Path(source).name
+        shutil.copyfile(source, target)
+        return str(target)
+
     def output_tail(self, limit: int = 2000) -> str:
         """The last `limit` characters the worker printed (stdout and stderr together)."""
         with self._output_lock:
@@ -264,7 +276,7 @@ class Sandbox:
         self._kill()
         tail = self.output_tail(600).strip()
         output = f"\nLast output:\n{tail}" if tail else ""
-        return WorkerCrashed(f"{what}: {_exit_reason(code, self.isolation)}; the worker was restarted{output}")
+        return WorkerCrashed(f"{what}: {_exit_reason(code, self.isolation)}{output}")
 
     def _drain_output(self, stream) -> None:
         # Keep only a bounded tail, so a submission that floods its output cannot exhaust memory.

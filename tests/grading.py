@@ -1,0 +1,71 @@
+"""Run the graders on a submission in a child pytest process, as a student or a TA would.
+
+Shared by the harness's tests and `update_goldens.py`. A child process keeps each grading
+run independent of the test session (its own plugin state, imports and sandbox).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from graders.harness.cli import grader_modules
+from graders.harness.rubric import DEFAULT_RUBRIC
+
+PROJECT = Path(__file__).resolve().parents[1]
+SAMPLES = PROJECT / "submissions"
+GOLDEN = PROJECT / "tests" / "golden"
+
+
+def run_grader(submission, out_dir: Path, *, questions=None, args=(), rubric_overrides=None, timeout=900):
+    """Grade `submission` with `pytest graders`; return (results JSON, completed process).
+
+    Args:
+        rubric_overrides: {key: value} replacing `key = ...` lines of the default rubric
+            (keys must be unique in the file, e.g. call_timeout_s).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = out_dir / "results.json"
+    command = [sys.executable, "-m", "pytest", *grader_modules(questions), "--submission", str(submission),
+               "--json", str(results), "--report", str(out_dir / "report.html"), "-q", "-p", "no:cacheprovider",
+               *args]
+    if rubric_overrides:
+        command += ["--rubric", str(write_rubric(out_dir / "rubric.toml", rubric_overrides))]
+    process = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
+    data = json.loads(results.read_text()) if results.exists() else None
+    return data, process
+
+
+def write_rubric(path: Path, overrides: dict) -> Path:
+    text = DEFAULT_RUBRIC.read_text(encoding="utf-8")
+    for key, value in overrides.items():
+        text, count = re.subn(rf"(?m)^{re.escape(key)} = [^#\n]*", f"{key} = {value} ", text)
+        assert count == 1, f"rubric key {key!r} found {count} times"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def golden_samples() -> list[str]:
+    """Every sample (path relative to submissions/) that has golden results."""
+    return sorted({str(path.parent.relative_to(GOLDEN)) for path in GOLDEN.rglob("q*.json")})
+
+
+def load_golden(sample: str) -> tuple[dict, dict]:
+    """({question: golden}, run options) of `sample`."""
+    folder = GOLDEN / sample
+    goldens = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("q*.json"))}
+    options_file = folder / "run.json"
+    options = json.loads(options_file.read_text()) if options_file.exists() else {}
+    return goldens, options
+
+
+def question_summary(result: dict, question: str) -> dict:
+    """What a golden pins of one question: its score, max and every check's status."""
+    for entry in result["questions"]:
+        if entry["id"] == question:
+            return {"score": entry["score"], "max_score": entry["max_score"],
+                    "checks": {check["id"]: check["status"] for check in entry["checks"]}}
+    raise KeyError(f"question {question} missing from the result")
