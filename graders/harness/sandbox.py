@@ -180,7 +180,7 @@ class Sandbox:
     def _error_from_reply(self, request: dict, reply: dict) -> SubmissionError:
         kind = reply.get("kind")
         if kind == "missing":
-            return MissingName(self._missing_message(request["name"], reply.get("message", "")))
+            return MissingName(self._missing_message(request, reply.get("message", "")))
         if kind == "type":
             return WrongType(f"{_describe_request(request)}: {reply.get('message')}")
         message = f"{_describe_request(request)} raised {reply.get('message')}"
@@ -298,11 +298,12 @@ class Sandbox:
                 f"`{name}` is defined in both {conflict[0]} and {conflict[1]}; keep one definition"
             )
 
-    def _missing_message(self, name: str, detail: str) -> str:
+    def _missing_message(self, request: dict, detail: str) -> str:
+        name = request["name"]
         if detail and detail != name:
             return f"`{name}` cannot be called: {detail}"
         message = f"`{name}` is not defined in your submission"
-        hint = self._skipped_hint(name)
+        hint = self._skipped_hint(name, is_global=request["op"] == "get")
         problems = [f"{p['origin']}: {p['message']}" for p in self._all_problems()]
         if hint:
             message += f". {hint}"
@@ -310,13 +311,15 @@ class Sandbox:
             message += ". These parts of the submission did not load: " + "; ".join(problems)
         return message
 
-    def _skipped_hint(self, name) -> str:
+    def _skipped_hint(self, name, *, is_global: bool = False) -> str:
+        advice = ("write its value as a literal (numbers, strings, tuples, lists, dicts)" if is_global
+                  else "compute it inside your function")
         for skipped in self.prepared.skipped:
             if name and name in skipped.names:
                 return (
                     f"`{name}` is only set by a top-level statement the grader skips "
                     f"({skipped.origin}: {skipped.source!r}, {skipped.reason}); "
-                    "the grader does not run experiments: compute it inside your function"
+                    f"the grader does not run notebook experiments: {advice}"
                 )
         return ""
 

@@ -1,0 +1,50 @@
+"""Results dataclasses and their serialisers: JSON round trip, Gradescope fields, escaped HTML."""
+
+import json
+
+from graders.harness.results import CheckResult, GradingResult, QuestionResult, from_json, to_json, write_json
+from reports.gradescope import gradescope_json
+from reports.render import render_report
+
+INJECTION = "<script>alert('x')</script>"
+
+
+def sample_result() -> GradingResult:
+    checks = [CheckResult("q5.conv.valid", "passed", 1.0, 1.0),
+              CheckResult("q5.conv.same", "failed", 0.0, 1.0, f"expected 3, got {INJECTION}"),
+              CheckResult("q5.table.layer9", "skipped", 0.0, 2.0, "hidden check", hidden=True)]
+    return GradingResult(submission="s.py", seed=1, hidden=False, isolation="process",
+                         dataset={"source": "test", "n_train": 1, "n_test": 1}, duration_s=1.5,
+                         questions=[QuestionResult("q5", "Shapes", checks)],
+                         load={"files": ["s.py"], "skipped": [{"origin": "nb cell 1", "source": INJECTION,
+                                                               "reason": "top-level call", "names": []}]},
+                         answers={"q4a": INJECTION})
+
+
+def test_totals_leave_out_skipped_checks():
+    result = sample_result()
+    assert (result.score, result.max_score) == (1.0, 2.0)
+
+
+def test_json_round_trip(tmp_path):
+    path = tmp_path / "out" / "results.json"
+    write_json(sample_result(), path)
+    data = json.loads(path.read_text())
+    assert data["score"] == 1.0 and data["questions"][0]["max_score"] == 2.0
+    assert to_json(from_json(data)) == data
+
+
+def test_gradescope_has_the_documented_fields():
+    document = gradescope_json(sample_result())
+    assert document["score"] == 1.0
+    assert [t["name"].split()[0] for t in document["tests"]] == ["q5.conv.valid", "q5.conv.same"]
+    for test in document["tests"]:
+        assert {"name", "score", "max_score", "output", "visibility", "status"} <= set(test)
+
+
+def test_report_escapes_everything_a_student_wrote():
+    html = render_report(sample_result())
+    assert INJECTION not in html
+    assert "&lt;script&gt;" in html
+    assert "Total: 1 / 2" in html
+    assert html.index("q5.conv.same") < html.index("q5.conv.valid"), "failed checks come first"
