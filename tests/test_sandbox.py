@@ -39,7 +39,8 @@ def spin():
         pass
 
 def leave():
-    os._exit(3)
+    import posix  # underneath the guarded os._exit: a real exit
+    posix._exit(3)
 
 def opaque():
     return object()
@@ -119,11 +120,17 @@ def test_output_is_drained_and_capped(sandbox):
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_exit_at_import_fails_every_call_without_restart_loops(tmp_path, level):
-    with make_sandbox(tmp_path, "import os\nos._exit(0)\ndef f():\n    return 1\n", level=level) as box:
+    with make_sandbox(tmp_path, "import posix\nposix._exit(0)\ndef f():\n    return 1\n", level=level) as box:
         for _ in range(3):
             with pytest.raises(SubmissionLoadError, match="exited with status 0"):
                 box.call("f")
         assert box.starts == 1
+
+
+def test_guarded_exit_at_import_is_refused_and_the_rest_loads(tmp_path):
+    with make_sandbox(tmp_path, "import os\nos._exit(0)\ndef f():\n    return 1\n") as box:
+        assert box.call("f") == 1
+        assert "os._exit() is not allowed" in box.load_problems[0]["message"]
 
 
 def test_a_slow_import_is_a_load_error_with_advice(tmp_path):

@@ -31,6 +31,8 @@ class Limits:
     file_bytes: int = 256 * 2**20
     open_files: int = 1024
     threads: int = 2
+    processes: int = 512  # tasks (threads too) in the worker's cgroup, where there is one
+    scratch_bytes: int = 512 * 2**20  # each writable tmpfs under bubblewrap (home, tmp, scratch)
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,25 +88,37 @@ def worker_environment(workdir: Path, threads: int) -> dict[str, str]:
     }
 
 
-def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[Path]) -> list[str]:
-    """Prefix `command` with the bubblewrap invocation for `level` (unchanged for PROCESS)."""
+WRITABLE = ("home", "tmp", "scratch")  # the worker's only writable folders, inside its workdir
+
+
+def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[Path], limits: Limits) -> list[str]:
+    """Prefix `command` with the bubblewrap invocation for `level` (unchanged for PROCESS).
+
+    Under bubblewrap the whole system is read-only, the workdir too (the submission's copy,
+    the worker's code, shared inputs), and only size-capped tmpfs folders are writable, so a
+    submission can neither change anything outside nor fill the disk.
+    """
     if level == PROCESS:
         return command
     args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for prefix in _python_prefixes_under_tmp():
         args += ["--ro-bind", prefix, prefix]
-    args += ["--bind", str(workdir), str(workdir)]
+    args += ["--ro-bind", str(workdir), str(workdir)]
+    for name in WRITABLE:
+        args += ["--size", str(limits.scratch_bytes), "--tmpfs", str(workdir / name)]
     for path in hidden:
         if path.is_dir() and not _contains(path, workdir):
             args += ["--tmpfs", str(path)]
-    args += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir), "--"]
+    args += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch"), "--"]
     return args + command
 
 
-def rlimit_setter(limits: Limits):
-    """Return a `preexec_fn` that applies `limits` in the child before it execs."""
+def child_setup(limits: Limits, cgroup=None):
+    """Return a `preexec_fn` that joins `cgroup` and applies `limits` in the child before it execs."""
 
     def apply() -> None:
+        if cgroup is not None:
+            cgroup.enter()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))

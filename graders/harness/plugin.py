@@ -160,8 +160,7 @@ def student(grading, rubric, seed):
 
     handle = open_student(grading, rubric=rubric, seed=seed)
     yield handle
-    grading.answers = handle.collect_answers()
-    handle.close()
+    handle.finish(grading)
 
 
 @pytest.fixture(scope="session")

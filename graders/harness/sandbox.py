@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from graders.harness import isolation as confine
 from graders.harness import wire
+from graders.harness.cgroup import WorkerCgroup
 from graders.harness.errors import (
     CallTimeout,
     HarnessError,
@@ -71,6 +72,9 @@ class Sandbox:
         self.starts = 0
         self._workdir = Path(tempfile.mkdtemp(prefix="hw3sandbox-"))
         self._process: subprocess.Popen | None = None
+        self._cgroup: WorkerCgroup | None = None
+        self._baseline_processes = 0
+        self.used_cgroup = False
         self._load_failure: str | None = None
         self._output = collections.deque()
         self._output_size = 0
@@ -109,11 +113,14 @@ class Sandbox:
         Returns:
             The copy's path as the worker sees it, to pass as a call or probe argument.
         """
-        inputs = self._workdir / "inputs"
-        inputs.mkdir(exist_ok=True)
-        target = inputs / Path(source).name
+        target = self._workdir / "inputs" / Path(source).name
         shutil.copyfile(source, target)
         return str(target)
+
+    @property
+    def isolation_description(self) -> str:
+        """What the results JSON records: the level, plus "+cgroup" when a cgroup capped the worker."""
+        return f"{self.isolation}+cgroup" if self.used_cgroup else self.isolation
 
     def output_tail(self, limit: int = 2000) -> str:
         """The last `limit` characters the worker printed (stdout and stderr together)."""
@@ -138,6 +145,8 @@ class Sandbox:
         self._ensure_started()
         request["seed"] = self.seed
         reply = self._exchange(request, timeout or self.config.call_timeout_s, what=_describe_request(request))
+        if self._cgroup is not None and len(self._cgroup.pids()) > self._baseline_processes:
+            self._kill()  # the call left processes behind (a daemon, a fork): none may outlive it
         if reply.get("ok") is True:
             return reply.get("value")
         raise self._error_from_reply(request, reply)
@@ -205,8 +214,12 @@ class Sandbox:
         worker = str(self._workdir / "_harness" / "worker.py")
         command = [sys.executable, "-I", worker, "--requests", str(requests_read), "--results", str(results_write)]
         command = confine.wrap_command(
-            self.isolation, command, workdir=self._workdir, hidden=list(self.config.hidden_paths)
+            self.isolation, command, workdir=self._workdir, hidden=list(self.config.hidden_paths),
+            limits=self.config.limits,
         )
+        limits = self.config.limits
+        self._cgroup = WorkerCgroup.create(max_processes=limits.processes, memory_bytes=limits.memory_bytes)
+        self.used_cgroup = self.used_cgroup or self._cgroup is not None
         self._process = subprocess.Popen(
             command,
             pass_fds=(requests_read, results_write),
@@ -214,9 +227,9 @@ class Sandbox:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=confine.worker_environment(self._workdir, self.config.limits.threads),
-            cwd=self._workdir,
+            cwd=self._workdir / "scratch",
             start_new_session=True,
-            preexec_fn=confine.rlimit_setter(self.config.limits),
+            preexec_fn=confine.child_setup(limits, self._cgroup),
         )
         os.close(requests_read)
         os.close(results_write)
@@ -226,7 +239,8 @@ class Sandbox:
 
     def _load(self, submission_dir: Path) -> None:
         units = [[unit.filename, unit.origin] for unit in self.prepared.units]
-        config = {"submission_dir": str(submission_dir), "units": units, "seed": self.seed}
+        config = {"submission_dir": str(submission_dir), "scratch_dir": str(self._workdir / "scratch"),
+                  "units": units, "seed": self.seed}
         try:
             hello = self._exchange(config, self.config.load_timeout_s, what="loading the submission")
         except CallTimeout:
@@ -238,6 +252,7 @@ class Sandbox:
         except SubmissionError as exc:
             self._load_failure = f"the submission could not be loaded: {exc}"
             raise SubmissionLoadError(self._load_failure) from None
+        self._baseline_processes = len(self._cgroup.pids()) if self._cgroup else 0
         self.load_problems = [p for p in hello.get("problems", []) if isinstance(p, dict)]
         self.names = [n for n in hello.get("names", []) if isinstance(n, str)]
 
@@ -255,8 +270,9 @@ class Sandbox:
             for name in ("worker.py", "wire.py"):
                 shutil.copy(HARNESS_DIR / name, harness / name)
             shutil.copytree(HARNESS_DIR / "probes", harness / "probes", ignore=shutil.ignore_patterns("__pycache__"))
-        for folder in ("home", "tmp"):
+        for folder in confine.WRITABLE:
             (self._workdir / folder).mkdir(exist_ok=True)
+        (self._workdir / "inputs").mkdir(exist_ok=True)
         return submission_dir
 
     def _kill(self) -> None:
@@ -267,6 +283,9 @@ class Sandbox:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self._cgroup is not None:  # also what left the process group (setsid daemons, forks)
+            self._cgroup.remove()
+            self._cgroup = None
         process.wait()
         os.close(self._requests_fd)
         os.close(self._results_fd)

@@ -34,10 +34,7 @@ class UnloadableSubmission:
 
     get = probe = call
 
-    def collect_answers(self) -> dict:
-        return {}
-
-    def close(self) -> None:
+    def finish(self, grading) -> None:
         pass
 
 
@@ -55,12 +52,20 @@ def open_student(grading, *, rubric, seed: int):
         return UnloadableSubmission(message)
     grading.load = prepared.to_json()
     sandbox = StudentSandbox(prepared, seed=worker_seed(seed), config=sandbox_config(grading, rubric))
-    grading.isolation = sandbox.isolation
+    grading.isolation = sandbox.isolation_description
     return sandbox
 
 
 class StudentSandbox(Sandbox):
-    """The sandbox as graders use it, plus the end-of-run collection of free-text answers."""
+    """The sandbox as graders use it, plus what the end of a run collects from it."""
+
+    def finish(self, grading) -> None:
+        """Record the answers and the isolation that actually ran, then close the worker."""
+        grading.answers = self.collect_answers()
+        grading.isolation = self.isolation_description
+        if self.load_problems:  # what failed while the worker ran the submission's top level
+            grading.load["problems"] = [*grading.load.get("problems", []), *self.load_problems]
+        self.close()
 
     def collect_answers(self) -> dict:
         if "ANSWERS" not in self.names:
@@ -82,6 +87,8 @@ def sandbox_config(grading, rubric) -> SandboxConfig:
 
     limits = Limits(
         cpu_seconds=int(setting("cpu_seconds")),
+        processes=int(setting("processes")),
+        scratch_bytes=int(setting("scratch_mib") * 2**20),
         memory_bytes=int(setting("memory_gib") * 2**30),
         file_bytes=int(setting("file_mib") * 2**20),
         open_files=int(setting("open_files")),

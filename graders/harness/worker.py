@@ -14,6 +14,7 @@ import ast
 import importlib
 import os
 import random
+import signal
 import sys
 import time
 import traceback
@@ -26,6 +27,8 @@ import wire  # noqa: E402  (needs the path line above: `python -I` leaves the sc
 
 TRACEBACK_LINES = 12
 HARNESS = os.path.dirname(os.path.abspath(__file__))
+SUBMISSION_DIR = ""
+GUARDED = {os: ("_exit", "abort", "kill", "killpg", "fork", "forkpty", "setsid"), signal: ("pthread_kill",)}
 
 
 def main() -> None:
@@ -58,10 +61,12 @@ def _new_namespace() -> dict:
 
 def _load_units(config: dict, namespace: dict) -> list[dict]:
     """Exec every unit of the submission into the one namespace; collect what failed."""
-    submission_dir = config["submission_dir"]
+    global SUBMISSION_DIR
+    submission_dir = SUBMISSION_DIR = config["submission_dir"]
     # Appended, not prepended: a student's numpy.py must not shadow the real numpy.
     sys.path.append(submission_dir)
-    os.chdir(submission_dir)
+    os.chdir(config["scratch_dir"])
+    _install_guards()
     _seed(config["seed"])
     problems = []
     for filename, origin in config["units"]:
@@ -98,6 +103,25 @@ def _future_flags(statement: ast.ImportFrom) -> int:
         feature = getattr(__future__, alias.name, None)
         flags |= getattr(feature, "compiler_flag", 0)
     return flags
+
+
+def _install_guards() -> None:
+    """Make the calls that would end or escape the worker raise instead.
+
+    Not a security boundary (the process and the sandbox around it are): it lets a submission
+    that calls os._exit() at import, say, still have its other functions graded.
+    """
+    for module, names in GUARDED.items():
+        for name in names:
+            if hasattr(module, name):
+                setattr(module, name, _refusal(f"{module.__name__}.{name}"))
+
+
+def _refusal(name: str):
+    def refuse(*args, **kwargs):
+        raise PermissionError(f"{name}() is not allowed in the grader's sandbox")
+
+    return refuse
 
 
 def _serve(request: dict, namespace: dict) -> dict:
@@ -139,8 +163,8 @@ def _exception_reply(exc: BaseException) -> dict:
     # Only the student's frames: the worker's own are noise to a student.
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if not frame.filename.startswith(HARNESS)]
     for frame in frames:
-        if frame.filename.startswith(os.getcwd() + os.sep):  # the worker runs in the submission folder
-            frame.filename = os.path.relpath(frame.filename)
+        if frame.filename.startswith(SUBMISSION_DIR + os.sep):
+            frame.filename = os.path.relpath(frame.filename, SUBMISSION_DIR)
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
     return {
         "ok": False,
