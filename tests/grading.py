@@ -7,6 +7,7 @@ run independent of the test session (its own plugin state, imports and sandbox).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,7 @@ SAMPLES = PROJECT / "submissions"
 GOLDEN = PROJECT / "tests" / "golden"
 
 
-def run_grader(submission, out_dir: Path, *, questions=None, args=(), rubric_overrides=None, timeout=900):
+def run_grader(submission, out_dir: Path, *, questions=None, args=(), rubric_overrides=None, timeout=900, env=None):
     """Grade `submission` with `pytest graders`; return (results JSON, completed process).
 
     Args:
@@ -34,7 +35,8 @@ def run_grader(submission, out_dir: Path, *, questions=None, args=(), rubric_ove
                *args]
     if rubric_overrides:
         command += ["--rubric", str(write_rubric(out_dir / "rubric.toml", rubric_overrides))]
-    process = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
+    process = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout,
+                             env={**os.environ, **(env or {})})
     data = json.loads(results.read_text()) if results.exists() else None
     return data, process
 
@@ -60,6 +62,16 @@ def load_golden(sample: str) -> tuple[dict, dict]:
     options_file = folder / "run.json"
     options = json.loads(options_file.read_text()) if options_file.exists() else {}
     return goldens, options
+
+
+def assert_matches_golden(result: dict, goldens: dict) -> None:
+    """Each question's scores and statuses equal the golden; failed checks' messages contain its fragments."""
+    messages = {check["id"]: check["message"] for q in result["questions"] for check in q["checks"]}
+    for question, golden in goldens.items():
+        assert question_summary(result, question) == {k: golden[k] for k in ("score", "max_score", "checks")}
+        for check_id, fragments in golden.get("messages", {}).items():
+            for fragment in [fragments] if isinstance(fragments, str) else fragments:
+                assert fragment in messages[check_id], f"{check_id}: {fragment!r} not in {messages[check_id]!r}"
 
 
 def question_summary(result: dict, question: str) -> dict:

@@ -27,7 +27,7 @@ class WorkerCgroup:
     @classmethod
     def create(cls, *, max_processes: int, memory_bytes: int) -> "WorkerCgroup | None":
         """Make the cgroup(s) with their limits, or return None when this machine does not allow it."""
-        name = f"hw3grader-{uuid.uuid4().hex[:12]}"
+        name = f"hw3grader-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # the grader's pid: orphans are findable
         unified = CGROUP_ROOT / "cgroup.controllers"
         if unified.exists():
             plan = {CGROUP_ROOT / name: {"pids.max": max_processes, "memory.max": memory_bytes}}

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 HARNESS_DIR = Path(__file__).resolve().parent
 OUTPUT_TAIL_BYTES = 64 * 1024
+WORKER_INTERNAL_ERROR = 70  # worker.INTERNAL_ERROR (the worker cannot be imported here)
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,9 @@ def _exit_reason(code: int | None, level: str) -> str:
         return "the worker stopped"
     if level == confine.BUBBLEWRAP and code > 128:
         code = -(code - 128)  # bubblewrap reports a signal death of its child as 128 + signal
+    if code == WORKER_INTERNAL_ERROR:
+        return ("the worker failed while handling your code (does it patch Python's builtins, numpy or "
+                "the os module at the top level?)")
     if code >= 0:
         return f"the process exited with status {code} (does the code call sys.exit(), os._exit() or exit()?)"
     reasons = {

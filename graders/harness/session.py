@@ -49,6 +49,7 @@ def open_student(grading, *, rubric, seed: int):
     except SubmissionLoadError as exc:
         message = f"the submission could not be loaded: {exc}"
         grading.load = {"error": message}
+        grading.isolation = UnloadableSubmission.isolation
         return UnloadableSubmission(message)
     grading.load = prepared.to_json()
     sandbox = StudentSandbox(prepared, seed=worker_seed(seed), config=sandbox_config(grading, rubric))

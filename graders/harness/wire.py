@@ -18,6 +18,13 @@ import struct
 
 import numpy as np
 
+# Bound at import, before the worker runs student code that might patch them.
+from builtins import bool, dict, float, int, isinstance, len, list, memoryview, set, str, tuple, type  # noqa: A004
+
+_dumps, _loads = json.dumps, json.loads
+_savez, _load, _BytesIO = np.savez, np.load, io.BytesIO
+_NDARRAY, _GENERIC, _OBJECT = np.ndarray, np.generic, np.object_
+_os_write, _os_read = os.write, os.read
 MAX_FRAME_BYTES = 512 * 2**20
 MAX_DEPTH = 32
 _LEN = struct.Struct(">Q")
@@ -39,10 +46,10 @@ def encode(value) -> bytes:
         WireError: for any other type, object arrays, or nesting deeper than MAX_DEPTH.
     """
     arrays: dict[str, np.ndarray] = {}
-    header = json.dumps(_to_plain(value, arrays, 0), allow_nan=True).encode()
-    blob = io.BytesIO()
+    header = _dumps(_to_plain(value, arrays, 0), allow_nan=True).encode()
+    blob = _BytesIO()
     if arrays:
-        np.savez(blob, **arrays)
+        _savez(blob, **arrays)
     data = blob.getvalue()
     return _LEN.pack(len(header)) + header + _LEN.pack(len(data)) + data
 
@@ -55,7 +62,7 @@ def decode(header: bytes, blob: bytes):
     """
     try:
         arrays = _load_arrays(blob)
-        return _from_plain(json.loads(header), arrays)
+        return _from_plain(_loads(header), arrays)
     except WireError:
         raise
     except Exception as exc:  # malformed input from an untrusted peer
@@ -64,9 +71,14 @@ def decode(header: bytes, blob: bytes):
 
 def write_frame(fd: int, value) -> None:
     """Encode `value` and write the whole frame to the file descriptor `fd`."""
-    view = memoryview(encode(value))
+    write_bytes(fd, encode(value))
+
+
+def write_bytes(fd: int, frame: bytes) -> None:
+    """Write an encoded frame completely to `fd`."""
+    view = memoryview(frame)
     while view:
-        written = os.write(fd, view)
+        written = _os_write(fd, view)
         view = view[written:]
 
 
@@ -97,7 +109,7 @@ def read_frame_blocking(fd: int):
         parts = split_frame(buffer)
         if parts is not None:
             return decode(parts[0], parts[1])
-        chunk = os.read(fd, 1 << 20)
+        chunk = _os_read(fd, 1 << 20)
         if not chunk:
             raise EOFError("peer closed the channel")
         buffer += chunk
@@ -116,7 +128,7 @@ def _part_end(buffer: bytes, start: int):
 def _load_arrays(blob: bytes) -> dict[str, np.ndarray]:
     if not blob:
         return {}
-    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+    with _load(_BytesIO(blob), allow_pickle=False) as npz:
         return {name: npz[name] for name in npz.files}
 
 
@@ -127,9 +139,9 @@ def _to_plain(value, arrays: dict, depth: int):
         return value
     if type(value) is float:
         return value if math.isfinite(value) else {"__float__": repr(value)}
-    if isinstance(value, np.generic) and not isinstance(value, np.object_):
+    if isinstance(value, _GENERIC) and not isinstance(value, _OBJECT):
         return _to_plain(value.item(), arrays, depth + 1)
-    if type(value) is np.ndarray:
+    if type(value) is _NDARRAY:
         return {_ARRAY: _store_array(value, arrays)}
     if type(value) in (list, tuple):
         items = [_to_plain(item, arrays, depth + 1) for item in value]

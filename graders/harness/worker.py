@@ -11,6 +11,7 @@ from __future__ import annotations
 import __future__
 import argparse
 import ast
+import builtins
 import importlib
 import os
 import random
@@ -25,6 +26,17 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # noqa: E402
 import wire  # noqa: E402  (needs the path line above: `python -I` leaves the script dir out)
 
+# Bound now, before any student code runs: a submission that patches builtins, numpy or os
+# (say `builtins.isinstance = lambda *a: True`) must not break the worker's own machinery.
+from builtins import (BaseException, Exception, bool, callable, dict, float, getattr, int,  # noqa: E402,A004
+                      isinstance, list, open, sorted, str, tuple, type)
+
+_SAVED_BUILTINS = dict(builtins.__dict__)
+_EXIT = os._exit
+_ARRAY, _ASARRAY, _NDARRAY = np.array, np.asarray, np.ndarray
+_BOOL, _INTEGER, _FLOATING = np.bool_, np.integer, np.floating
+_SEED_NUMPY = np.random.seed
+INTERNAL_ERROR = 70  # the exit status that tells the grader the worker itself failed
 TRACEBACK_LINES = 12
 HARNESS = os.path.dirname(os.path.abspath(__file__))
 SUBMISSION_DIR = ""
@@ -33,17 +45,39 @@ GUARDED = {os: ("_exit", "abort", "kill", "killpg", "fork", "forkpty", "setsid")
 
 def main() -> None:
     args = _parse_args()
+    try:
+        _serve_forever(args)
+    except BaseException:  # noqa: BLE001 - the worker's own failure: say so, then exit distinctly
+        try:
+            _restore_builtins()
+            traceback.print_exc()
+            sys.stderr.flush()
+        finally:
+            _EXIT(INTERNAL_ERROR)
+
+
+def _serve_forever(args) -> None:
     config = wire.read_frame_blocking(args.requests)
     namespace = _new_namespace()
     problems = _load_units(config, namespace)
+    _restore_builtins()
     public = sorted(name for name in namespace if not name.startswith("_"))
-    wire.write_frame(args.results, {"ok": True, "problems": problems, "names": public})
+    _reply(args.results, {"ok": True, "problems": problems, "names": public})
     while True:
         try:
             request = wire.read_frame_blocking(args.requests)
         except EOFError:
             return
-        wire.write_frame(args.results, _serve(request, namespace))
+        _reply(args.results, _serve(request, namespace))
+
+
+def _reply(fd: int, reply: dict) -> None:
+    """Send `reply`; a value that cannot travel as plain data becomes a type error reply."""
+    try:
+        frame = wire.encode(reply)
+    except wire.WireError as exc:
+        frame = wire.encode({"ok": False, "kind": "type", "message": str(exc), "seconds": reply.get("seconds", 0)})
+    wire.write_bytes(fd, frame)
 
 
 def _parse_args():
@@ -105,6 +139,14 @@ def _future_flags(statement: ast.ImportFrom) -> int:
     return flags
 
 
+def _restore_builtins() -> None:
+    """Undo what student code did to the builtins, before the worker's own code runs again."""
+    current = builtins.__dict__
+    for name in [name for name in current if name not in _SAVED_BUILTINS]:
+        del current[name]
+    current.update(_SAVED_BUILTINS)
+
+
 def _install_guards() -> None:
     """Make the calls that would end or escape the worker raise instead.
 
@@ -135,7 +177,9 @@ def _serve(request: dict, namespace: dict) -> dict:
     except wire.WireError as exc:
         reply = {"ok": False, "kind": "type", "message": str(exc)}
     except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+        _restore_builtins()
         reply = _exception_reply(exc)
+    _restore_builtins()
     reply["seconds"] = time.perf_counter() - started
     return reply
 
@@ -191,27 +235,27 @@ def _plain(value, depth: int = 0):
         raise wire.WireError(f"the result is nested deeper than {wire.MAX_DEPTH} levels")
     if value is None or type(value) in (bool, int, float, str):
         return value
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, _BOOL)):
         return bool(value)
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (int, _INTEGER)):
         return int(value)
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, (float, _FLOATING)):
         return float(value)
-    if isinstance(value, np.ndarray):
-        return np.array(value, copy=True, subok=False)
+    if isinstance(value, _NDARRAY):
+        return _ARRAY(value, copy=True, subok=False)
     if isinstance(value, (list, tuple)):
         items = [_plain(item, depth + 1) for item in value]
         return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, dict):
         return {str(key): _plain(item, depth + 1) for key, item in value.items()}
     if callable(getattr(value, "numpy", None)):  # TensorFlow tensors and variables
-        return _plain(np.asarray(value.numpy()), depth + 1)
+        return _plain(_ASARRAY(value.numpy()), depth + 1)
     raise wire.WireError(f"returned a {type(value).__module__}.{type(value).__name__}, not plain data")
 
 
 def _seed(seed: int) -> None:
     random.seed(seed)
-    np.random.seed(seed)
+    _SEED_NUMPY(seed)
     if "keras" in sys.modules:
         sys.modules["keras"].utils.set_random_seed(seed)
     elif "tensorflow" in sys.modules:

@@ -1,0 +1,10 @@
+"""Hostile sample: raises KeyboardInterrupt while it is imported; the rest loads."""
+raise KeyboardInterrupt
+
+
+def dense_params(in_features, units):
+    return in_features * units + units
+
+
+def conv2d_params(kernel_size, in_channels, filters, use_bias=True):
+    return kernel_size * kernel_size * in_channels * filters + (filters if use_bias else 0)

@@ -1,0 +1,3 @@
+import builtins
+
+builtins.print = lambda *args, **kwargs: None

@@ -1,0 +1,12 @@
+"""Hostile sample: sys.exit() while it is imported. The functions after it still load and are graded."""
+import sys
+
+sys.exit(1)
+
+
+def dense_params(in_features, units):
+    return in_features * units + units
+
+
+def conv2d_params(kernel_size, in_channels, filters, use_bias=True):
+    return kernel_size * kernel_size * in_channels * filters + (filters if use_bias else 0)
