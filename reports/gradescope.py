@@ -1,8 +1,10 @@
 """Gradescope's autograder results.json, from a GradingResult.
 
-Fields follow Gradescope's documented format: a total `score`, and `tests` each with
-`name`, `score`, `max_score`, `output`, `status` and `visibility`. Hidden checks are
-shown to students only after the grades are published.
+Fields follow Gradescope's documented format (gradescope-autograders.readthedocs.io, "Autograder
+Specifications"): a total `score`, and `tests` each with `name`, `score`, `max_score`, `status`,
+`output` and `visibility`. Hidden checks are shown to students only after the grades are
+published. Every output is declared plain text: Gradescope renders the top-level output as
+HTML by default, and a student's text must not become markup there either.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ import json
 from pathlib import Path
 
 from graders.harness.results import GradingResult, write_text_atomically
+from reports.details import check_details
+
+MAX_OUTPUT_CHARS = 20_000
 
 
 def gradescope_json(result: GradingResult) -> dict:
-    """Build the results.json document; hidden checks become `after_published`."""
+    """Build the results.json document; hidden checks become `after_published`.
+
+    Skipped checks (hidden ones in a student's own run) are left out, as they are left out of the total.
+    """
     tests = []
     for question in result.questions:
         for check in question.checks:
@@ -25,20 +33,51 @@ def gradescope_json(result: GradingResult) -> dict:
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": "passed" if check.status == "passed" else "failed",
-                "output": check.message,
+                "output": _cap(check_output(check)),
+                "tags": [question.id],
                 "visibility": "after_published" if check.hidden else "visible",
             })
     return {
         "score": result.score,
         "execution_time": round(result.duration_s),
-        "output": f"Graded under {result.isolation} isolation, seed {result.seed}.",
+        "output": _cap(submission_output(result)),
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
+def check_output(check) -> str:
+    """The check's message, then the details a text box can show: diagnosis and differences."""
+    details = check_details(check.id, check.details)
+    lines = [check.message] if check.message else []
+    lines += [f"Likely mistake: {diagnosis}" for diagnosis in details.diagnoses]
+    lines += [f"- {difference}" for difference in details.differences]
+    return "\n".join(lines)
+
+
+def submission_output(result: GradingResult) -> str:
+    """What concerns the whole submission: how it ran, and what of it did not load or run."""
+    lines = [f"Graded under {result.isolation} isolation, seed {result.seed}."]
+    load = result.load or {}
+    if load.get("error"):
+        lines.append(str(load["error"]))
+    lines += [f"Did not load: {p.get('origin', '')}: {p.get('message', '')}" for p in load.get("problems") or []]
+    skipped = load.get("skipped") or []
+    if skipped:
+        lines.append(f"{len(skipped)} notebook statement(s) were not run (top-level calls, loops, magics); "
+                     "the HTML report lists them.")
+    return "\n".join(lines)
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= MAX_OUTPUT_CHARS else text[:MAX_OUTPUT_CHARS] + "\n… (cut; see the HTML report)"
+
+
 def write_gradescope(result: GradingResult, path: Path | str) -> None:
     """Write Gradescope's results.json to `path`."""
     document = gradescope_json(result)
-    write_text_atomically(Path(path), json.dumps(document, indent=2) + "\n")
+    write_text_atomically(Path(path), json.dumps(document, indent=2, default=str) + "\n")

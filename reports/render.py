@@ -1,4 +1,8 @@
-"""The self-contained HTML report of one grading result (no external CSS, JS or fonts)."""
+"""The self-contained HTML report of one grading result (no external CSS, JS or fonts).
+
+The page carries a Content-Security-Policy that allows no script and no network at all, on
+top of Jinja's autoescaping: a student's text is shown as text and can run nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 import jinja2
 
 from graders.harness.results import GradingResult, to_json, write_text_atomically
+from reports.view import report_view
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _ENVIRONMENT = jinja2.Environment(
@@ -16,15 +21,15 @@ _ENVIRONMENT = jinja2.Environment(
 )
 
 
-def render_report(result: GradingResult) -> str:
-    """Render `result` as one HTML page; failed checks are listed first and expanded."""
-    data = to_json(result)
-    order = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}
-    for question in data["questions"]:
-        question["checks"].sort(key=lambda check: order.get(check["status"], 9))
-    return _ENVIRONMENT.get_template("report.html.j2").render(result=data)
+def render_report(result: GradingResult | dict) -> str:
+    """Render a result (a GradingResult or its results JSON) as one HTML page.
+
+    Failed checks come first in each question and start expanded; passed ones are collapsed.
+    """
+    data = to_json(result) if isinstance(result, GradingResult) else result
+    return _ENVIRONMENT.get_template("report.html.j2").render(r=report_view(data))
 
 
-def write_report(result: GradingResult, path: Path | str) -> None:
+def write_report(result: GradingResult | dict, path: Path | str) -> None:
     """Render `result` and write it to `path` (folders are created)."""
     write_text_atomically(Path(path), render_report(result))

@@ -99,8 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--mnist")
     one.add_argument("--isolation", default="auto", choices=["auto", "bubblewrap", "process"])
     one.add_argument("--questions", nargs="+", help="grade only these questions, e.g. q4 q5")
+    starter = commands.add_parser("template", help="write the starter notebook students fill in")
+    starter.add_argument("out", metavar="OUT.ipynb")
     options = vars(parser.parse_args(argv))
-    options.pop("command")
+    if options.pop("command") == "template":
+        from graders.harness.template import build_template
+
+        print(f"wrote {build_template(path=options['out'])}")
+        return 0
     result = grade(**options, quiet=False)
     print(f"{result.submission}: {result.score:g}/{result.max_score:g}")
     return 0
