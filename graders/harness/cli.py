@@ -101,11 +101,29 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--questions", nargs="+", help="grade only these questions, e.g. q4 q5")
     starter = commands.add_parser("template", help="write the starter notebook students fill in")
     starter.add_argument("out", metavar="OUT.ipynb")
+    many = commands.add_parser("batch", help="grade a whole class folder")
+    many.add_argument("class_dir", metavar="CLASS_DIR")
+    many.add_argument("--out", required=True, help="output folder (reports, gradebook.csv, index.html)")
+    many.add_argument("--workers", type=int, default=2, help="parallel gradings on this machine (default 2)")
+    many.add_argument("--hidden", action="store_true")
+    many.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    many.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://host:8786")
+    many.add_argument("--timeout", dest="timeout_s", type=float, default=600.0, help="seconds per submission")
+    many.add_argument("--rubric")
+    many.add_argument("--mnist")
+    many.add_argument("--questions", nargs="+", help="grade only these questions, e.g. q4 q5")
     options = vars(parser.parse_args(argv))
-    if options.pop("command") == "template":
+    command = options.pop("command")
+    if command == "template":
         from graders.harness.template import build_template
 
         print(f"wrote {build_template(path=options['out'])}")
+        return 0
+    if command == "batch":
+        from graders.harness.batch import grade_class
+
+        rows = grade_class(**options)
+        print(f"graded {len(rows)} submissions into {options['out']} (gradebook.csv, index.html)")
         return 0
     result = grade(**options, quiet=False)
     print(f"{result.submission}: {result.score:g}/{result.max_score:g}")

@@ -30,6 +30,7 @@ class CheckContext:
     points: float
     hidden: bool
     details: dict = field(default_factory=dict)
+    duration_s: float = 0.0  # setup and call of the test, worker start included for the first check
 
 
 @dataclass
@@ -43,6 +44,7 @@ class GradingSession:
     load: dict = field(default_factory=dict)
     answers: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)
+    worker: dict = field(default_factory=dict)
     rubric: object = None
 
 
@@ -51,7 +53,8 @@ def pytest_configure(config):
 
 
 def _options(config) -> dict:
-    names = ("submission", "hidden", "seed", "results_json", "report", "gradescope", "rubric", "mnist", "isolation")
+    names = ("submission", "hidden", "seed", "results_json", "report", "gradescope", "rubric", "mnist", "isolation",
+             "threads")
     return {name: config.getoption(name, default=None) for name in names}
 
 
@@ -96,6 +99,7 @@ def pytest_runtest_makereport(item, call):
     if context is None:
         return report
     grading = item.config.stash[SESSION_KEY]
+    context.duration_s += report.duration
     result = _check_result(context, report, call)
     if result is not None:
         grading.results[context.id] = result
@@ -107,7 +111,8 @@ def pytest_runtest_makereport(item, call):
 def _check_result(context: CheckContext, report, call) -> CheckResult | None:
     def make(status: str, message: str) -> CheckResult:
         score = context.points if status == "passed" else 0.0
-        return CheckResult(context.id, status, score, context.points, message, context.hidden, context.details)
+        return CheckResult(context.id, status, score, context.points, message, context.hidden, context.details,
+                           round(context.duration_s, 3))
 
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)

@@ -25,6 +25,7 @@ class CheckResult:
     message: str = ""
     hidden: bool = False  # a hidden check: Gradescope shows it only after publishing
     details: dict = field(default_factory=dict)  # structured extras for reports (diagnoses, cells)
+    duration_s: float = 0.0
 
 
 @dataclass
@@ -55,6 +56,7 @@ class GradingResult:
     load: dict = field(default_factory=dict)  # files, skipped statements, problems, conflicts
     answers: dict = field(default_factory=dict)  # free-text ANSWERS, for manual grading
     versions: dict = field(default_factory=dict)
+    worker: dict = field(default_factory=dict)  # starts, load seconds, peak RSS of the sandbox worker
 
     @property
     def score(self) -> float:
@@ -89,6 +91,7 @@ def to_json(result: GradingResult) -> dict:
         "load": result.load,
         "answers": result.answers,
         "versions": result.versions,
+        "worker": result.worker,
     }
 
 
@@ -99,7 +102,7 @@ def from_json(data: dict) -> GradingResult:
         for q in data["questions"]
     ]
     fields = ("submission", "seed", "hidden", "isolation", "dataset", "duration_s")
-    extras = {key: data.get(key, {}) for key in ("load", "answers", "versions")}
+    extras = {key: data.get(key, {}) for key in ("load", "answers", "versions", "worker")}
     return GradingResult(**{key: data[key] for key in fields}, questions=questions, **extras)
 
 

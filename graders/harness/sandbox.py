@@ -71,6 +71,8 @@ class Sandbox:
         self.load_problems: list[dict] = []
         self.names: list[str] = []
         self.starts = 0
+        self.load_seconds = 0.0
+        self._peak_rss = 0
         self._workdir = Path(tempfile.mkdtemp(prefix="hw3sandbox-"))
         self._process: subprocess.Popen | None = None
         self._cgroup: WorkerCgroup | None = None
@@ -242,6 +244,7 @@ class Sandbox:
         units = [[unit.filename, unit.origin] for unit in self.prepared.units]
         config = {"submission_dir": str(submission_dir), "scratch_dir": str(self._workdir / "scratch"),
                   "units": units, "seed": self.seed}
+        started = time.perf_counter()
         try:
             hello = self._exchange(config, self.config.load_timeout_s, what="loading the submission")
         except CallTimeout:
@@ -253,6 +256,7 @@ class Sandbox:
         except SubmissionError as exc:
             self._load_failure = f"the submission could not be loaded: {exc}"
             raise SubmissionLoadError(self._load_failure) from None
+        self.load_seconds += time.perf_counter() - started
         self._baseline_processes = len(self._cgroup.pids()) if self._cgroup else 0
         self.load_problems = [p for p in hello.get("problems", []) if isinstance(p, dict)]
         self.names = [n for n in hello.get("names", []) if isinstance(n, str)]
@@ -276,7 +280,16 @@ class Sandbox:
         (self._workdir / "inputs").mkdir(exist_ok=True)
         return submission_dir
 
+    def peak_rss_bytes(self) -> int:
+        """The largest resident memory any worker of this sandbox has reached so far."""
+        if self._process is not None:
+            pids = self._cgroup.pids() if self._cgroup else {self._process.pid}
+            self._peak_rss = max([self._peak_rss, *(_peak_rss_of(pid) for pid in pids)])
+        return self._peak_rss
+
     def _kill(self) -> None:
+        if self._process is not None:
+            self.peak_rss_bytes()
         process, self._process = self._process, None
         if process is None:
             return
@@ -354,6 +367,17 @@ def _describe_request(request: dict) -> str:
     if request.get("op") == "get":
         return f"reading `{request['name']}`"
     return f"`{request['name']}(...)`"
+
+
+def _peak_rss_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _exit_code_soon(process: subprocess.Popen | None, wait_s: float = 5.0) -> int | None:

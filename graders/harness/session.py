@@ -10,6 +10,7 @@ import importlib.metadata
 import platform
 from pathlib import Path
 
+from graders.harness.direct import DirectSandbox
 from graders.harness.errors import SubmissionError, SubmissionLoadError
 from graders.harness.loader import prepare_submission
 from graders.harness.results import GradingResult, QuestionResult, write_json
@@ -52,7 +53,8 @@ def open_student(grading, *, rubric, seed: int):
         grading.isolation = UnloadableSubmission.isolation
         return UnloadableSubmission(message)
     grading.load = prepared.to_json()
-    sandbox = StudentSandbox(prepared, seed=worker_seed(seed), config=sandbox_config(grading, rubric))
+    kind = DirectStudentSandbox if grading.options["isolation"] == "direct" else StudentSandbox
+    sandbox = kind(prepared, seed=worker_seed(seed), config=sandbox_config(grading, rubric))
     grading.isolation = sandbox.isolation_description
     return sandbox
 
@@ -64,6 +66,8 @@ class StudentSandbox(Sandbox):
         """Record the answers and the isolation that actually ran, then close the worker."""
         grading.answers = self.collect_answers()
         grading.isolation = self.isolation_description
+        grading.worker = {"starts": self.starts, "load_s": round(self.load_seconds, 3),
+                          "peak_rss_mb": round(self.peak_rss_bytes() / 2**20, 1)}
         if self.load_problems:  # what failed while the worker ran the submission's top level
             grading.load["problems"] = [*grading.load.get("problems", []), *self.load_problems]
         self.close()
@@ -80,6 +84,10 @@ class StudentSandbox(Sandbox):
         return {str(key): str(value)[:20000] for key, value in answers.items()}
 
 
+class DirectStudentSandbox(DirectSandbox, StudentSandbox):
+    """Benchmark only (see graders.harness.direct)."""
+
+
 def sandbox_config(grading, rubric) -> SandboxConfig:
     from graders.harness.isolation import Limits
 
@@ -93,10 +101,10 @@ def sandbox_config(grading, rubric) -> SandboxConfig:
         memory_bytes=int(setting("memory_gib") * 2**30),
         file_bytes=int(setting("file_mib") * 2**20),
         open_files=int(setting("open_files")),
-        threads=int(setting("threads")),
+        threads=int(grading.options.get("threads") or setting("threads")),
     )
     return SandboxConfig(
-        isolation=grading.options["isolation"] or "auto",
+        isolation="process" if grading.options["isolation"] == "direct" else grading.options["isolation"] or "auto",
         call_timeout_s=float(setting("call_timeout_s")),
         load_timeout_s=float(setting("load_timeout_s")),
         limits=limits,
@@ -127,6 +135,7 @@ def build_result(grading, *, duration_s: float) -> GradingResult:
         questions=[questions[q] for q in sorted(questions, key=_natural_key)],
         load=grading.load,
         answers=grading.answers,
+        worker=grading.worker,
         versions=package_versions(),
     )
 

@@ -99,8 +99,9 @@ def _load_units(config: dict, namespace: dict) -> list[dict]:
     submission_dir = SUBMISSION_DIR = config["submission_dir"]
     # Appended, not prepended: a student's numpy.py must not shadow the real numpy.
     sys.path.append(submission_dir)
-    os.chdir(config["scratch_dir"])
-    _install_guards()
+    if not config.get("in_process"):  # in_process: the benchmark's raw-compute baseline (direct.py)
+        os.chdir(config["scratch_dir"])
+        _install_guards()
     _seed(config["seed"])
     problems = []
     for filename, origin in config["units"]:
