@@ -134,7 +134,7 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_grading(submission: Path, out_dir: Path, options: BatchOptions) -> dict[str, str]:
+def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, extra_args=()) -> dict[str, str]:
     """Grade one submission in a child `pytest graders` process; return its output files' texts.
 
     A grading that crashes or passes `options.timeout_s` still returns a results JSON that
@@ -149,6 +149,7 @@ def run_grading(submission: Path, out_dir: Path, options: BatchOptions) -> dict[
     command += ["--hidden"] if options.hidden else []
     command += ["--rubric", options.rubric] if options.rubric else []
     command += ["--mnist", options.mnist] if options.mnist else []
+    command += list(extra_args)
     env = {**os.environ, **thread_environment(options.threads)}
     try:
         process = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True,
