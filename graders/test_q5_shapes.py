@@ -120,10 +120,11 @@ def test_layer_table_row(student_table, row, check):
     layer = ref.NETWORK[row - 1]
     expected_shape, expected_params = ref.LAYER_TABLE[row - 1]
     where = f"LAYER_TABLE row {row} ({layer.label})"
+    check.details.update(layer=layer.label, expected=[expected_shape, expected_params], actual=None)
     if row > len(student_table):
         raise WrongType(f"{where}: missing; the table has {len(student_table)} rows, expected {len(ref.LAYER_TABLE)}")
     shape, params = _parse_row(student_table[row - 1], where)
-    check.details.update(layer=layer.label, expected=[expected_shape, expected_params], actual=[shape, params])
+    check.details["actual"] = [shape, params]
     problems = []
     if shape != expected_shape:
         problems.append(f"expected output {_shape_text(expected_shape)}, got {_shape_text(shape)}")

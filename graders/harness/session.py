@@ -149,10 +149,27 @@ def write_outputs(grading, *, duration_s: float) -> GradingResult:
     options = grading.options
     if options["results_json"]:
         write_json(result, options["results_json"])
-    write_report(result, report_path(options))
+    try:
+        write_report(result, report_path(options))
+    except Exception:
+        # A report is always written, even when ours is broken; then fail loudly.
+        write_fallback_report(result, report_path(options))
+        raise
     if options["gradescope"]:
         write_gradescope(result, options["gradescope"])
     return result
+
+
+def write_fallback_report(result: GradingResult, path: Path) -> None:
+    """A plain page with the scores, for when the real report cannot be rendered."""
+    import html
+
+    from graders.harness.results import write_text_atomically
+
+    lines = [f"<li>{html.escape(q.id)}: {q.score:g} / {q.max_score:g}</li>" for q in result.questions]
+    write_text_atomically(path, "<!DOCTYPE html><meta charset='utf-8'><title>HW3 report</title>"
+                          f"<h1>HW3: {result.score:g} / {result.max_score:g}</h1><ul>{''.join(lines)}</ul>"
+                          "<p>The full report could not be rendered (a grader bug); the results JSON has every check.</p>")
 
 
 def report_path(options: dict) -> Path:
