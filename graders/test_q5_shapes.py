@@ -130,7 +130,8 @@ def test_layer_table_row(student_table, row, check):
         problems.append(f"expected output {_shape_text(expected_shape)}, got {_shape_text(shape)}")
     if params != expected_params:
         problems.append(f"expected {expected_params} parameters, got {params}")
-    assert not problems, f"{where}: " + "; ".join(problems)
+    if problems:
+        raise AssertionError(f"{where}: " + "; ".join(problems))
 
 
 def _parse_row(row, where):

@@ -122,7 +122,8 @@ def _check_result(context: CheckContext, report, call) -> CheckResult | None:
     if report.failed and call.excinfo is not None:
         error = call.excinfo.value
         if isinstance(error, (SubmissionError, AssertionError)):
-            return make("failed", str(error))
+            # A rewritten `assert x, msg` appends pytest's restatement of x: the student needs msg only.
+            return make("failed", str(error).split("\nassert ", 1)[0])
         return make("error", f"grader error ({type(error).__name__}: {error}); this is a bug in the grader, "
                              "not in your submission: please report it")
     return None
