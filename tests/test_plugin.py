@@ -67,3 +67,11 @@ def test_a_grader_bug_is_an_error_not_a_student_failure():
     call = types.SimpleNamespace(excinfo=types.SimpleNamespace(value=AssertionError("expected 3, got 4")))
     result = _check_result(context, _report("call", failed=True), call)
     assert (result.status, result.message) == ("failed", "expected 3, got 4")
+
+
+def test_pytests_restatement_of_a_rewritten_assert_is_dropped_from_the_message():
+    context = CheckContext(id="q5.table.layer2", points=1.0, hidden=False)
+    error = AssertionError("row 2: expected (124, 124, 32), got (126, 126, 32)\nassert not ['expected ...']")
+    call = types.SimpleNamespace(excinfo=types.SimpleNamespace(value=error))
+    result = _check_result(context, _report("call", failed=True), call)
+    assert result.message == "row 2: expected (124, 124, 32), got (126, 126, 32)"
