@@ -1,0 +1,25 @@
+"""A sample q3 submission (test data): preprocessing fixed, but every Flatten removed from the model.
+
+The model then outputs shape (1, 1) per sample, and Keras broadcasts the targets against it
+in the loss. Expected: the model-shape check and both R² checks fail, naming the missing
+Flatten (tests/golden/regressor_no_flatten/q3.json).
+"""
+import keras
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+
+def preprocess(X_train, X_test):
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train)[:, np.newaxis, :], scaler.transform(X_test)[:, np.newaxis, :]
+
+
+def build_regressor(input_shape):
+    model = keras.Sequential([
+        keras.Input(shape=input_shape),
+        keras.layers.Conv1D(64, kernel_size=1, activation="relu"),
+        keras.layers.Dense(64, activation="relu"),  # MISTAKE: no Flatten anywhere
+        keras.layers.Dense(1),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    return model
