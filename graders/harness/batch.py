@@ -152,8 +152,9 @@ def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, extra
     command += list(extra_args)
     env = {**os.environ, **thread_environment(options.threads)}
     try:
+        # Same process group as the batch: killing the batch stops its gradings too.
         process = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                                 timeout=options.timeout_s, env=env, start_new_session=True)
+                                 timeout=options.timeout_s, env=env)
         failure = None if paths["results.json"].exists() else f"grading crashed:\n{process.stdout[-2000:]}"
     except subprocess.TimeoutExpired:
         failure = f"grading took longer than {options.timeout_s:g} s and was stopped"

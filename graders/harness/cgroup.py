@@ -18,6 +18,18 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
+def remove_orphans() -> None:
+    """Remove the cgroups of graders that died without cleaning up (killed with SIGKILL, say)."""
+    for folder in CGROUP_ROOT.glob("**/hw3grader-*"):
+        try:
+            owner = int(folder.name.split("-")[1])
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            WorkerCgroup([folder]).remove()
+        except (ValueError, IndexError, PermissionError):
+            continue
+
+
 class WorkerCgroup:
     """The cgroup(s) of one worker; `create` returns None where cgroups are not available."""
 
@@ -27,6 +39,7 @@ class WorkerCgroup:
     @classmethod
     def create(cls, *, max_processes: int, memory_bytes: int) -> "WorkerCgroup | None":
         """Make the cgroup(s) with their limits, or return None when this machine does not allow it."""
+        remove_orphans()
         name = f"hw3grader-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # the grader's pid: orphans are findable
         unified = CGROUP_ROOT / "cgroup.controllers"
         if unified.exists():

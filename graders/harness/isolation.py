@@ -94,23 +94,45 @@ WRITABLE = ("home", "tmp", "scratch")  # the worker's only writable folders, ins
 def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[Path], limits: Limits) -> list[str]:
     """Prefix `command` with the bubblewrap invocation for `level` (unchanged for PROCESS).
 
-    Under bubblewrap the whole system is read-only, the workdir too (the submission's copy,
-    the worker's code, shared inputs), and only size-capped tmpfs folders are writable, so a
-    submission can neither change anything outside nor fill the disk.
+    Under bubblewrap the worker sees only an allowlist, read-only: the system folders, this
+    Python and its packages, and its own workdir (the submission's copy, the worker's code,
+    shared inputs). Nothing else of the machine exists for it (no other checkout of the
+    reference solution, no home folder), and only size-capped tmpfs folders are writable,
+    so a submission can neither read the grader's files, change anything, nor fill the disk.
     """
     if level == PROCESS:
         return command
-    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for prefix in _python_prefixes_under_tmp():
+    args = ["bwrap", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in SYSTEM_PATHS:
+        args += _bind_system_path(Path(path))
+    for prefix in _python_prefixes():
         args += ["--ro-bind", prefix, prefix]
     args += ["--ro-bind", str(workdir), str(workdir)]
     for name in WRITABLE:
         args += ["--size", str(limits.scratch_bytes), "--tmpfs", str(workdir / name)]
-    for path in hidden:
+    for path in hidden:  # in case a bound prefix (a venv inside the project) contains one
         if path.is_dir() and not _contains(path, workdir):
             args += ["--tmpfs", str(path)]
-    args += ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch"), "--"]
+    args += ["--remount-ro", "/", "--unshare-all", "--die-with-parent", "--new-session",
+             "--chdir", str(workdir / "scratch"), "--"]
     return args + command
+
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/sys")
+
+
+def _bind_system_path(path: Path) -> list[str]:
+    if path.is_symlink():  # merged /usr: /bin -> usr/bin
+        return ["--symlink", os.readlink(path), str(path)]
+    return ["--ro-bind", str(path), str(path)] if path.exists() else []
+
+
+def _python_prefixes() -> list[str]:
+    """This Python, its virtualenv and where their symlinks lead (e.g. a pyenv under /root)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    resolved = {os.path.realpath(path) for path in paths} | {os.path.abspath(path) for path in paths}
+    # Keep the outermost of nested paths: binding a folder binds everything under it.
+    return sorted(p for p in resolved if not any(p != q and p.startswith(q + os.sep) for q in resolved))
 
 
 def child_setup(limits: Limits, cgroup=None):
@@ -126,12 +148,6 @@ def child_setup(limits: Limits, cgroup=None):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     return apply
-
-
-def _python_prefixes_under_tmp() -> list[str]:
-    # `--tmpfs /tmp` would hide a virtualenv (or Python) that lives under /tmp: bind it back.
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    return sorted(p for p in prefixes if p == "/tmp" or p.startswith("/tmp/"))
 
 
 def _contains(parent: Path, child: Path) -> bool:

@@ -195,6 +195,10 @@ class Sandbox:
             return MissingName(self._missing_message(request, reply.get("message", "")))
         if kind == "type":
             return WrongType(f"{_describe_request(request)}: {reply.get('message')}")
+        missing = reply.get("missing_name")
+        if request["op"] == "probe" and reply.get("error_type") == "NameError" and missing not in self.names:
+            # A probe looked up a contract name the submission lacks: say so as a call would.
+            return MissingName(self._missing_message({"op": "call", "name": str(missing)}, ""))
         message = f"{_describe_request(request)} raised {reply.get('message')}"
         hint = self._skipped_hint(reply.get("missing_name"))
         trace = str(reply.get("traceback") or "")[-2000:]
