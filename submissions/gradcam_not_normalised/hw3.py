@@ -1,0 +1,43 @@
+"""A sample q7 submission (test data): Grad-CAM that is never divided by its maximum.
+
+Expected: q7.heatmap.normalised fails and names the missing normalisation; everything else passes
+(tests/golden/gradcam_not_normalised/q7.json).
+"""
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+
+def build_mnist_cnn():
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def grad_cam(model, image, layer_name, class_index=None):
+    img_array = np.expand_dims(image, axis=0)
+    model.layers[-1].activation = None  # logits instead of probabilities
+    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.output])
+    with tf.GradientTape() as tape:
+        conv_outputs, preds = grad_model(img_array)
+        if class_index is None:
+            class_index = tf.argmax(preds[0])
+        class_channel = preds[:, class_index]
+    grads = tape.gradient(class_channel, conv_outputs)
+    pooled_grads = tf.reduce_mean(grads, axis=(0, 1, 2))
+    heatmap = conv_outputs[0] @ pooled_grads[..., tf.newaxis]
+    heatmap = tf.squeeze(heatmap)
+    heatmap = tf.maximum(heatmap, 0)
+    return heatmap.numpy()  # MISTAKE: not divided by the maximum

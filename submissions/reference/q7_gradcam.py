@@ -1,0 +1,79 @@
+"""Q7 reference: the homework's MNIST CNN and Grad-CAM (Selvaraju et al., 2017).
+
+Written to the student contract: `build_mnist_cnn()` returns a compiled model, and
+`grad_cam(model, image, layer_name, class_index=None)` returns a 2-D heatmap in [0, 1].
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["build_mnist_cnn", "grad_cam"]
+
+
+def build_mnist_cnn() -> keras.Model:
+    """The homework CNN (130,890 parameters), compiled for integer labels.
+
+    Functional rather than Sequential: in Keras 3 a Sequential model has no symbolic
+    `.output` until it has been called, which breaks the usual Grad-CAM idiom
+    `keras.Model(model.inputs, [layer.output, model.output])`.
+
+    Returns:
+        A model from (28, 28, 1) images scaled to [0, 1] to 10 softmax probabilities,
+        compiled with Adam and sparse categorical cross-entropy.
+    """
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    x = keras.layers.Conv2D(32, 3, padding="valid", activation="relu", name="conv1")(inputs)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool2")(x)
+    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool3")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(128, activation="relu", name="dense")(x)
+    outputs = keras.layers.Dense(10, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name="mnist_cnn")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def grad_cam(model: keras.Model, image, layer_name: str, class_index: int | None = None) -> np.ndarray:
+    """Grad-CAM heatmap of one image for one class, at the resolution of `layer_name`'s output.
+
+    The class score is the logit (the last Dense layer before its softmax); its gradients
+    with respect to the layer's feature maps are averaged per channel, the maps are summed
+    with those weights, passed through a ReLU and divided by their maximum.
+
+    Args:
+        model: a Functional model whose last layer is a Dense layer (softmax or linear);
+            it is not modified.
+        image: one image shaped like the model's input without the batch axis, for the
+            homework CNN a float32 array of shape (28, 28, 1) with pixels in [0, 1].
+        layer_name: the convolution layer to explain, usually the last one.
+        class_index: the class to explain; None explains the predicted class.
+
+    Returns:
+        A float32 array (height, width) of the layer's output, values in [0, 1] with a
+        maximum of 1, or all zeros where no pixel has a positive weighted activation.
+    """
+    batch = np.asarray(image, dtype="float32").reshape((1, *model.input_shape[1:]))
+    head = model.layers[-1]
+    features_and_hidden = keras.Model(model.input, [model.get_layer(layer_name).output, head.input])
+    with tf.GradientTape() as tape:
+        features, hidden = features_and_hidden(batch, training=False)
+        logits = _logits(head, hidden)
+        target = int(tf.argmax(logits[0])) if class_index is None else int(class_index)
+        score = logits[:, target]
+    gradients = tape.gradient(score, features)
+    weights = tf.reduce_mean(gradients, axis=(0, 1, 2))
+    cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
+    peak = cam.max()
+    return (cam / peak if peak > 0 else np.zeros_like(cam)).astype("float32")
+
+
+def _logits(head: keras.layers.Dense, hidden):
+    # The Dense layer's pre-activation, computed from its weights so the model is left as given.
+    logits = tf.matmul(hidden, head.kernel)
+    return logits + head.bias if head.use_bias else logits
