@@ -143,6 +143,7 @@ def maps(returned, setup) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def limits(setup, rubric) -> heatmaps.ValueLimits:
+    """The values a map may hold (wider for a map upsampled to the image)."""
     return heatmaps.ValueLimits(
         negative_tol=float(_setting(rubric, "negative_tol")), max_tol=float(_setting(rubric, "max_tol")),
         upsampled_negative_tol=float(_setting(rubric, "upsampled_negative_tol")),
@@ -189,7 +190,7 @@ def _require(passed, check, mistake: str, message) -> None:
     (An AssertionError of our own: pytest's assertion rewrite would append its own text.)
     """
     if not passed:
-        if mistake:
+        if mistake and mistake != heatmaps.NO_MATCH:
             check.details["diagnosis"] = mistake
         raise AssertionError(message() + (f" Diagnosis: {mistake}." if mistake else ""))
 

@@ -97,7 +97,7 @@ def check_details(check_id: str, details) -> Details:
     if row is not None:
         result.layer_row = row
         for key in ("layer", "expected", "actual"):
-            remaining.pop(key)
+            remaining.pop(key, None)  # "actual" may be absent: the row was missing
     diagnoses = _strings(remaining.get("diagnosis"))
     if diagnoses is not None:
         result.diagnoses = diagnoses

@@ -26,6 +26,7 @@ MISTAKES = {
     "wrong_layer": "the feature maps of the wrong layer (use the layer named by `layer_name`)",
 }
 CORRECT = "correct"
+NO_MATCH = "no known mistake matches your maps; compare them with the reference's in the report"
 
 
 def resample(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -157,10 +158,8 @@ class Diagnosis:
         return text
 
     def pattern(self) -> str:
-        """The closest known mistake in words, or that the maps match none."""
-        if self.closest == CORRECT:
-            return "no known mistake matches your maps; compare them with the reference's in the report"
-        return self.label(self.closest)
+        """The closest known mistake in words, or NO_MATCH."""
+        return NO_MATCH if self.closest == CORRECT else self.label(self.closest)
 
 
 # Same pattern as the reference's up to scale: only the values tell it apart.
