@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-STATUSES = ("passed", "failed", "error", "skipped")
+STATUSES = ("passed", "failed", "error", "skipped")  # every value a check's `status` can take
 
 
 @dataclass
