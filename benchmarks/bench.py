@@ -14,7 +14,6 @@ Prints:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -26,23 +25,25 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from graders.harness.batch import BatchOptions, grade_class, run_grading  # noqa: E402
-from graders.harness.direct import ENABLE as DIRECT_SWITCH  # noqa: E402
+from graders.commands.batch import grade_class  # noqa: E402
+from graders.harness.options import GradingOptions  # noqa: E402
+from graders.harness.run import grade_in_subprocess  # noqa: E402
+from graders.sandbox.direct import ENABLE as DIRECT_SWITCH  # noqa: E402
 
 SAMPLES = PROJECT / "submissions"
+REFERENCE = PROJECT / "reference"
 
 
 def grade_once(submission: Path, questions: list[str], *, isolation: str = "auto") -> tuple[float, dict]:
     """Wall seconds and results JSON of one `pytest graders` run on `submission`."""
-    options = BatchOptions(questions=tuple(questions), threads=os.cpu_count() or 1, timeout_s=1800)
-    with tempfile.TemporaryDirectory() as scratch:
-        started = time.perf_counter()
-        if isolation == "direct":
-            os.environ[DIRECT_SWITCH] = "1"
-            options = BatchOptions(**{**options.__dict__, "rubric": None})
-        outputs = run_grading(submission, Path(scratch), options, extra_args=["--isolation", isolation])
-        os.environ.pop(DIRECT_SWITCH, None)
-        return time.perf_counter() - started, json.loads(outputs["results.json"])
+    options = GradingOptions(submission=str(submission), questions=tuple(questions), threads=os.cpu_count() or 1,
+                             isolation=isolation, extra_args=("-q",))
+    env = {DIRECT_SWITCH: "1"} if isolation == "direct" else {}
+    started = time.perf_counter()
+    graded = grade_in_subprocess(options, timeout_s=1800, env=env)
+    if graded.data is None:
+        raise RuntimeError(f"grading {submission} wrote no results:\n{graded.output[-3000:]}")
+    return time.perf_counter() - started, graded.data
 
 
 def per_question_seconds(result: dict) -> dict[str, float]:
@@ -50,7 +51,7 @@ def per_question_seconds(result: dict) -> dict[str, float]:
 
 
 def whole_submission(questions: list[str], repeats: int) -> dict:
-    runs = [grade_once(SAMPLES / "reference", questions) for _ in range(repeats)]
+    runs = [grade_once(REFERENCE, questions) for _ in range(repeats)]
     walls = [wall for wall, _ in runs]
     per_question = {q: statistics.median(per_question_seconds(r)[q] for _, r in runs)
                     for q in per_question_seconds(runs[0][1])}
@@ -71,7 +72,7 @@ def throughput(questions: list[str], class_size: int) -> None:
         class_dir.mkdir()
         for index in range(class_size):
             sample = ("reference", "typical_mistakes")[index % 2]
-            shutil.copytree(SAMPLES / sample, class_dir / f"{index:03d}_{sample}")
+            shutil.copytree(REFERENCE if sample == "reference" else SAMPLES / sample, class_dir / f"{index:03d}_{sample}")
         rates = {}
         for workers in (1, 2):
             started = time.perf_counter()
@@ -83,8 +84,8 @@ def throughput(questions: list[str], class_size: int) -> None:
 
 
 def overhead(questions: list[str], repeats: int) -> None:
-    sandboxed = [per_question_seconds(grade_once(SAMPLES / "reference", questions)[1]) for _ in range(repeats)]
-    direct = [per_question_seconds(grade_once(SAMPLES / "reference", questions, isolation="direct")[1])
+    sandboxed = [per_question_seconds(grade_once(REFERENCE, questions)[1]) for _ in range(repeats)]
+    direct = [per_question_seconds(grade_once(REFERENCE, questions, isolation="direct")[1])
               for _ in range(repeats)]
     boxed_s = statistics.median(sum(r.values()) for r in sandboxed)
     raw_s = statistics.median(sum(r.values()) for r in direct)

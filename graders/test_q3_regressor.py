@@ -3,7 +3,7 @@
 The grader draws two regression sets from the seed (a linear one and Friedman's nonlinear
 one), whose raw features lie on scales from 0.01 to 10,000. The student's `preprocess` is called
 directly; the model from `build_regressor` is trained inside the sandbox by the grader's probe
-(graders/harness/probes/q3.py) with the grader's budget, and scored by R² on held-out data.
+(graders/inside/probes/q3.py) with the grader's budget, and scored by R² on held-out data.
 """
 
 import zlib
@@ -12,10 +12,39 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from graders.harness.compare import as_array, assert_close
-from graders.harness.errors import WrongType
+from graders.harness.compare import as_array, require_close
+from graders.harness.errors import CheckFailed, WrongType, require
 
 SETS = ("linear", "friedman")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """rubric.toml [q3] (the calibration of each threshold is recorded there)."""
+
+    n_train: int
+    n_test: int
+    noise: float
+    batch_size: int
+    epochs_linear: int
+    epochs_friedman: int
+    r2_min_linear: float
+    r2_min_friedman: float
+    max_std_ratio: float
+    leakage_atol: float
+    leakage_rtol: float
+    train_timeout_s: float
+
+    def epochs(self, name: str) -> int:
+        return {"linear": self.epochs_linear, "friedman": self.epochs_friedman}[name]
+
+    def r2_min(self, name: str) -> float:
+        return {"linear": self.r2_min_linear, "friedman": self.r2_min_friedman}[name]
+
+
+@pytest.fixture(scope="module")
+def settings(rubric) -> Settings:
+    return rubric.section("q3", Settings)
 
 
 @dataclass(frozen=True)
@@ -42,15 +71,15 @@ def _friedman(rng, samples, noise):
 MAKERS = {"linear": _linear, "friedman": _friedman}
 
 
-def regression_set(name: str, seed: int, rubric) -> RegressionSet:
+def regression_set(name: str, seed: int, settings: Settings) -> RegressionSet:
     """The grader's data set `name` ("linear" or "friedman") for `seed`.
 
     The raw features are the clean ones stretched to scales 0.01 ... 10,000 and shifted, as
     tabular data comes: a model fed them unscaled trains badly.
     """
     rng = np.random.default_rng([seed, zlib.crc32(f"q3.data.{name}".encode())])
-    n_train, n_test = int(rubric.setting("q3", "n_train")), int(rubric.setting("q3", "n_test"))
-    base, y = MAKERS[name](rng, n_train + n_test, float(rubric.setting("q3", "noise")))
+    n_train, n_test = settings.n_train, settings.n_test
+    base, y = MAKERS[name](rng, n_train + n_test, settings.noise)
     scale = rng.permutation(np.logspace(-2, 4, base.shape[1]))
     X = scale * rng.normal(0.0, 2.0, base.shape[1]) + scale * base
     return RegressionSet(X[:n_train], y[:n_train], X[n_train:], y[n_train:])
@@ -80,8 +109,8 @@ def call_preprocess(student, X_train, X_test):
 
 
 @pytest.fixture(scope="module")
-def datasets(seed, rubric):
-    return {name: regression_set(name, seed, rubric) for name in SETS}
+def datasets(seed, settings):
+    return {name: regression_set(name, seed, settings) for name in SETS}
 
 
 @pytest.fixture(scope="module")
@@ -135,90 +164,89 @@ def prediction_problem(predictions, y_test) -> str:
 # -- preprocessing checks ---------------------------------------------------------------
 
 @pytest.mark.check("q3.preprocess.scaling")
-def test_features_scaled(preprocessed, rubric):
+def test_features_scaled(preprocessed, settings):
     for name, (X_train, _) in preprocessed.items():
-        problem = scale_problem(X_train, float(rubric.setting("q3", "max_std_ratio")))
-        if problem:
-            raise AssertionError(f"{name} set: {problem}")
+        problem = scale_problem(X_train, settings.max_std_ratio)
+        require(not problem, f"{name} set: {problem}")
 
 
 @pytest.mark.check("q3.preprocess.layout")
 def test_sample_layout(preprocessed):
     for name, (X_train, X_test) in preprocessed.items():
         problem = layout_problem(X_train)
-        if problem:
-            raise AssertionError(f"{name} set: {problem}")
-        if X_test.shape[1:] != X_train.shape[1:]:
-            raise AssertionError(f"{name} set: preprocess shaped X_train samples {X_train.shape[1:]} but X_test "
-                                 f"samples {X_test.shape[1:]}; both need the same shape")
+        require(not problem, f"{name} set: {problem}")
+        require(X_test.shape[1:] == X_train.shape[1:],
+                lambda: f"{name} set: preprocess shaped X_train samples {X_train.shape[1:]} but X_test "
+                        f"samples {X_test.shape[1:]}; both need the same shape")
 
 
 @pytest.mark.check("q3.preprocess.leakage")
-def test_no_fit_on_test_data(student, datasets, preprocessed, rubric, rng):
+def test_no_fit_on_test_data(student, datasets, preprocessed, settings, rng):
     """A scaler fitted on X_train only transforms X_train the same, whatever X_test is."""
     data = datasets["friedman"]
     changed = data.X_test * rng.uniform(2.0, 4.0, data.X_test.shape[1]) + 5.0 * data.X_test.std(axis=0)
     X_train_again, _ = call_preprocess(student, data.X_train, changed)
     try:
-        assert_close(X_train_again, preprocessed["friedman"][0], what="the transformed X_train after X_test changed",
-                     atol=float(rubric.setting("q3", "leakage_atol")), rtol=float(rubric.setting("q3", "leakage_rtol")))
-    except AssertionError as failure:
-        raise AssertionError(f"{failure}. The scaler was fitted on X_test too (data leakage): fit it on X_train "
+        require_close(X_train_again, preprocessed["friedman"][0], what="the transformed X_train after X_test changed",
+                      atol=settings.leakage_atol, rtol=settings.leakage_rtol)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{failure}. The scaler was fitted on X_test too (data leakage): fit it on X_train "
                              "only, then transform both with it") from None
 
 
 @pytest.mark.check("q3.preprocess.test_transform")
-def test_test_rows_transformed_like_train(student, datasets, rubric):
+def test_test_rows_transformed_like_train(student, datasets, settings):
     """X_test goes through the scaler fitted on X_train: rows of X_train passed as X_test come out the same."""
     data = datasets["friedman"]
     rows = data.X_train[:20]
     X_train, X_test = call_preprocess(student, data.X_train, rows)
     try:
-        assert_close(X_test, X_train[: len(rows)], what="X_test rows that are also in X_train, transformed",
-                     atol=float(rubric.setting("q3", "leakage_atol")), rtol=float(rubric.setting("q3", "leakage_rtol")))
-    except AssertionError as failure:
-        raise AssertionError(f"{failure}. X_test must be transformed with the scaler fitted on X_train "
+        require_close(X_test, X_train[: len(rows)], what="X_test rows that are also in X_train, transformed",
+                      atol=settings.leakage_atol, rtol=settings.leakage_rtol)
+    except CheckFailed as failure:
+        raise CheckFailed(f"{failure}. X_test must be transformed with the scaler fitted on X_train "
                              "(scaler.transform(X_test)), not with one refitted on X_test") from None
 
 
 # -- the model --------------------------------------------------------------------------
 
 @pytest.mark.check("q3.model.input_shape")
-def test_model_accepts_preprocessed_shape(student, preprocessed, rubric):
+def test_model_accepts_preprocessed_shape(student, preprocessed, settings):
     X_train = preprocessed["friedman"][0][:8]
-    shape = student.probe("q3", "model_output_shape", X=X_train, timeout=float(rubric.setting("q3", "train_timeout_s")))
+    shape = student.probe("q3", "model_output_shape", needs=("build_regressor",), X=X_train,
+                          timeout=settings.train_timeout_s)
     if not isinstance(shape, list) or not all(isinstance(size, int) for size in shape):
         raise WrongType(f"the model's prediction shape could not be read (got {shape!r:.60})")
-    if tuple(shape) not in ((8, 1), (8,)):
-        cause = output_problem(shape[1:]) if len(shape) > 1 else ""
-        raise AssertionError(f"build_regressor(input_shape={X_train.shape[1:]}) predicts shape {tuple(shape)} "
-                             "for 8 samples; expected (8, 1): one number per sample" + (f"; {cause}" if cause else ""))
+    cause = output_problem(shape[1:]) if len(shape) > 1 else ""
+    require(tuple(shape) in ((8, 1), (8,)),
+            lambda: f"build_regressor(input_shape={X_train.shape[1:]}) predicts shape {tuple(shape)} "
+                    "for 8 samples; expected (8, 1): one number per sample" + (f"; {cause}" if cause else ""))
 
 
 @pytest.mark.check("q3.r2.{name}")
 @pytest.mark.parametrize("name", SETS)
-def test_r2_on_held_out_data(student, datasets, preprocessed, rubric, check, name):
+def test_r2_on_held_out_data(student, datasets, preprocessed, settings, check, name):
     data, (X_train, X_test) = datasets[name], preprocessed[name]
-    budget = {"epochs": int(rubric.setting("q3", f"epochs_{name}")), "batch_size": int(rubric.setting("q3", "batch_size"))}
-    result = student.probe("q3", "fit_regressor", X_train=X_train, y_train=data.y_train, X_test=X_test, **budget,
-                           timeout=float(rubric.setting("q3", "train_timeout_s")))
+    budget = {"epochs": settings.epochs(name), "batch_size": settings.batch_size}
+    result = student.probe("q3", "fit_regressor", needs=("build_regressor",), X_train=X_train, y_train=data.y_train,
+                           X_test=X_test, **budget, timeout=settings.train_timeout_s)
     if not isinstance(result, dict) or not isinstance(result.get("output_shape"), list):
         raise WrongType(f"the trained model's predictions could not be read (got {result!r:.60})")
     predictions = as_array(result.get("predictions"), what="the trained model's predictions")
-    if predictions.shape != data.y_test.shape:
-        raise AssertionError(f"the trained model predicts shape {predictions.shape} for {len(data.y_test)} samples; "
-                             f"expected one number per sample")
-    r2, threshold = r2_score(data.y_test, predictions), float(rubric.setting("q3", f"r2_min_{name}"))
+    require(predictions.shape == data.y_test.shape,
+            lambda: f"the trained model predicts shape {predictions.shape} for {len(data.y_test)} samples; "
+                    f"expected one number per sample")
+    r2, threshold = r2_score(data.y_test, predictions), settings.r2_min(name)
     check.details.update(r2=round(r2, 4), threshold=threshold, **budget)
     if r2 < threshold:
-        causes = _likely_causes(X_train, result["output_shape"], predictions, data.y_test, rubric)
-        raise AssertionError(
+        causes = _likely_causes(X_train, result["output_shape"], predictions, data.y_test, settings)
+        raise CheckFailed(
             f"R² on the held-out {name} set is {r2:.3f}, below {threshold:g} (the grader trained your model "
             f"for {budget['epochs']} epochs, batch size {budget['batch_size']}, on {len(data.y_train)} samples)"
             + (". Likely causes:" + "".join(f"\n- {cause}" for cause in causes) if causes else ""))
 
 
-def _likely_causes(X_train, output_shape, predictions, y_test, rubric) -> list[str]:
-    found = (scale_problem(X_train, float(rubric.setting("q3", "max_std_ratio"))), layout_problem(X_train),
+def _likely_causes(X_train, output_shape, predictions, y_test, settings) -> list[str]:
+    found = (scale_problem(X_train, settings.max_std_ratio), layout_problem(X_train),
              output_problem(output_shape), prediction_problem(predictions, y_test))
     return [problem for problem in found if problem]

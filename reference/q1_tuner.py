@@ -47,17 +47,18 @@ _RESULTS_NAME = "q1_search_results.json"  # beside this file
 
 
 def build_model(hp):
-    """The CNN at the point `hp` of the search space, compiled for integer labels.
-
-    Every convolution keeps its size ('same' padding) and is followed by a 'same' max-pool,
-    which halves the map rounding up (28, 14, 7, 4, 2, 1): every point of the space is a valid
-    model, including 5 conv layers with 5x5 kernels, and the deep points stay cheap.
+    """Build and compile the CNN for one point of the search space.
 
     Args:
-        hp: a keras_tuner.HyperParameters.
+        hp: a keras_tuner.HyperParameters; define every hyperparameter on it with the names of the table.
+
     Returns:
-        A compiled keras.Model from (28, 28, 1) images in [0, 1] to 10 softmax probabilities.
+        A compiled keras.Model from (28, 28, 1) images to 10 class probabilities.
     """
+    # BEGIN SOLUTION
+    # Every convolution keeps its size ('same' padding) and is followed by a 'same' max-pool,
+    # which halves the map rounding up (28, 14, 7, 4, 2, 1): every point of the space is a valid
+    # model, including 5 conv layers with 5x5 kernels, and the deep points stay cheap.
     model = keras.Sequential([keras.Input(shape=(28, 28, 1))])
     for i in range(hp.Int("conv_layers", 2, 5)):
         filters = hp.Int(f"filters_{i}", 32, 256, step=32)
@@ -73,17 +74,24 @@ def build_model(hp):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+    # END SOLUTION
 
 
 def make_tuner(hypermodel, directory, project_name):
-    """A Hyperband tuner maximising validation accuracy, its trials under directory/project_name.
+    """The Hyperband tuner of the search.
+
+    Args:
+        hypermodel: the function that builds a model from hp (build_model).
+        directory, project_name: where the tuner keeps its trials.
 
     Returns:
-        keras_tuner.Hyperband (max_epochs 9, factor 3, a fixed seed; an existing project is
-        overwritten, so a rerun starts a fresh search).
+        A keras_tuner.Hyperband tuner with objective "val_accuracy".
     """
+    # BEGIN SOLUTION
+    # max_epochs 9, factor 3, a fixed seed; an existing project is overwritten, so a rerun starts afresh.
     return kt.Hyperband(hypermodel, objective="val_accuracy", max_epochs=_MAX_EPOCHS, factor=_FACTOR,
                         seed=_TUNER_SEED, directory=directory, project_name=project_name, overwrite=True)
+    # END SOLUTION
 
 
 # -- the reference search (python -m reference.q1_tuner --budget SECONDS) ----------------

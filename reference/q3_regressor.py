@@ -17,17 +17,33 @@ __all__ = ["preprocess", "build_regressor", "broken_preprocess", "broken_build_r
 
 
 def preprocess(X_train, X_test):
-    """Standardise with statistics of `X_train` only; shape each sample as one step of features.
+    """Scale the features for training and testing.
+
+    Args:
+        X_train, X_test: 2-D arrays (samples, features).
 
     Returns:
-        `(X_train, X_test)` transformed, each of shape (samples, 1, n_features).
+        (Xtr, Xte): both scaled by a scaler fitted on X_train only, shaped for the model.
     """
+    # BEGIN SOLUTION
+    # Standardise with the statistics of X_train only; shape each sample as one step of
+    # n_features features: (samples, 1, n_features).
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train)[:, np.newaxis, :], scaler.transform(X_test)[:, np.newaxis, :]
+    # END SOLUTION
 
 
 def build_regressor(input_shape):
-    """A compiled Conv1D regressor for inputs of `input_shape` (1, n_features)."""
+    """The corrected regressor.
+
+    Args:
+        input_shape: the shape of one input, without the batch axis, as `preprocess` shapes it.
+
+    Returns:
+        A compiled keras.Model with one continuous output.
+    """
+    # BEGIN SOLUTION
+    # The handed-out model without the needless second Flatten and with a linear output.
     model = keras.Sequential([
         keras.Input(shape=tuple(input_shape)),
         keras.layers.Conv1D(64, kernel_size=1, activation="relu"),
@@ -37,6 +53,7 @@ def build_regressor(input_shape):
     ])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
     return model
+    # END SOLUTION
 
 
 def broken_preprocess(X_train, X_test):

@@ -34,36 +34,42 @@ def _kernel_hw(kernel_size) -> tuple[int, int]:
 
 
 def conv2d_params(kernel_size, in_channels: int, filters: int, use_bias: bool = True) -> int:
-    """Parameters of ``keras.layers.Conv2D``.
+    """Parameters of keras.layers.Conv2D.
 
     Args:
-        kernel_size: int (square kernel) or a (kh, kw) pair.
+        kernel_size: an int (a square kernel) or a (kh, kw) pair.
         in_channels: channels of the input feature map.
         filters: number of output channels.
-        use_bias: whether the layer has one bias per filter.
+        use_bias: whether the layer has a bias.
 
     Returns:
-        kh * kw * in_channels * filters (+ filters if use_bias).
+        The parameter count, an int.
     """
+    # BEGIN SOLUTION
+    # kh * kw * in_channels * filters weights, plus one bias per filter.
     kh, kw = _kernel_hw(kernel_size)
     in_channels = _positive_int("in_channels", in_channels)
     filters = _positive_int("filters", filters)
     return kh * kw * in_channels * filters + (filters if use_bias else 0)
+    # END SOLUTION
 
 
 def dense_params(in_features: int, units: int) -> int:
-    """Parameters of ``keras.layers.Dense`` (with bias).
+    """Parameters of keras.layers.Dense, with its bias.
 
     Args:
         in_features: size of the last input dimension.
         units: number of output units.
 
     Returns:
-        in_features * units + units.
+        The parameter count, an int.
     """
+    # BEGIN SOLUTION
+    # A weight per input and unit, and a bias per unit.
     in_features = _positive_int("in_features", in_features)
     units = _positive_int("units", units)
     return in_features * units + units
+    # END SOLUTION
 
 
 def _gate_params(input_dim: int, units: int) -> int:
@@ -75,42 +81,51 @@ def _gate_params(input_dim: int, units: int) -> int:
 
 
 def simple_rnn_params(input_dim: int, units: int) -> int:
-    """Parameters of ``keras.layers.SimpleRNN``.
+    """Parameters of keras.layers.SimpleRNN.
 
     Args:
         input_dim: features per time step.
         units: hidden-state size.
 
     Returns:
-        units * (input_dim + units) + units.
+        The parameter count, an int.
     """
+    # BEGIN SOLUTION
+    # units * (input_dim + units) + units: one gate.
     return _gate_params(input_dim, units)
+    # END SOLUTION
 
 
 def lstm_params(input_dim: int, units: int) -> int:
-    """Parameters of ``keras.layers.LSTM``.
+    """Parameters of keras.layers.LSTM.
 
     Args:
         input_dim: features per time step.
         units: hidden-state size.
 
     Returns:
-        4 * (units * (input_dim + units) + units): input, forget, cell and output gates.
+        The parameter count, an int.
     """
+    # BEGIN SOLUTION
+    # Four gates (input, forget, cell, output), each units * (input_dim + units) + units.
     return 4 * _gate_params(input_dim, units)
+    # END SOLUTION
 
 
 def gru_params(input_dim: int, units: int, reset_after: bool = True) -> int:
-    """Parameters of ``keras.layers.GRU``.
+    """Parameters of keras.layers.GRU.
 
     Args:
         input_dim: features per time step.
         units: hidden-state size.
-        reset_after: Keras' default (True, the cuDNN-compatible variant) keeps a
-            separate bias for the recurrent kernel, i.e. 3 * units more.
+        reset_after: as in keras.layers.GRU (True is Keras' default).
 
     Returns:
-        3 * (units * (input_dim + units) + units), plus 3 * units if reset_after.
+        The parameter count, an int.
     """
+    # BEGIN SOLUTION
+    # Three gates, each units * (input_dim + units) + units; reset_after (the cuDNN-compatible
+    # variant, Keras' default) keeps a separate bias for the recurrent kernel: 3 * units more.
     base = 3 * _gate_params(input_dim, units)
     return base + (3 * units if reset_after else 0)
+    # END SOLUTION

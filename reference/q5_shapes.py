@@ -53,60 +53,56 @@ def _output_size(size: int, k: int, stride: int, padding: str) -> int:
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: str = "valid",
                      dilation: int = 1) -> int:
-    """Spatial output size of a convolution along one axis.
+    """Output size of a convolution along one axis.
 
     Args:
         size: input size along the axis.
         kernel: kernel size along the axis.
         stride: step between windows.
-        padding: "valid" or "same" (case-insensitive).
-        dilation: dilation rate; the effective kernel is dilation * (kernel - 1) + 1.
+        padding: "valid" or "same".
+        dilation: dilation rate.
 
     Returns:
-        floor((size - k) / stride) + 1 for "valid" (0 when size < k),
-        ceil(size / stride) for "same".
-
-    Raises:
-        ValueError: unknown padding or a non-positive argument.
+        The output size, an int.
     """
+    # BEGIN SOLUTION
+    # The effective kernel is dilation * (kernel - 1) + 1; then floor((size - k) / stride) + 1
+    # for "valid" (0 when size < k), ceil(size / stride) for "same". Unknown padding or a
+    # non-positive argument raises ValueError.
     padding = _padding(padding)
     size = _positive_int("size", size)
     kernel = _positive_int("kernel", kernel)
     stride = _positive_int("stride", stride)
     dilation = _positive_int("dilation", dilation)
     return _output_size(size, _effective_kernel(kernel, dilation), stride, padding)
+    # END SOLUTION
 
 
 def pool_output_size(size: int, pool: int, stride: int | None = None,
                      padding: str = "valid") -> int:
-    """Spatial output size of a pooling layer along one axis.
+    """Output size of a pooling layer along one axis.
 
     Args:
         size: input size along the axis.
         pool: pooling window size.
-        stride: step between windows; None means ``pool`` (Keras' default).
-        padding: "valid" or "same" (case-insensitive).
+        stride: step between windows; None means pool (Keras' default).
+        padding: "valid" or "same".
 
     Returns:
-        floor((size - pool) / stride) + 1 for "valid" (0 when size < pool),
-        ceil(size / stride) for "same".
-
-    Raises:
-        ValueError: unknown padding or a non-positive argument.
+        The output size, an int.
     """
+    # BEGIN SOLUTION
+    # floor((size - pool) / stride) + 1 for "valid" (0 when size < pool), ceil(size / stride) for "same".
     padding = _padding(padding)
     size = _positive_int("size", size)
     pool = _positive_int("pool", pool)
     stride = pool if stride is None else _positive_int("stride", stride)
     return _output_size(size, pool, stride, padding)
+    # END SOLUTION
 
 
 def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
-    """Zero padding TensorFlow adds on one axis for padding='SAME'.
-
-    The total depends on the stride (not just on the kernel): it is what the
-    last window needs to end at the input's edge, and TF puts the odd pixel
-    after, not before.
+    """Zero padding that TensorFlow adds on one axis for padding="same".
 
     Args:
         size: input size along the axis.
@@ -115,8 +111,11 @@ def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> 
         dilation: dilation rate.
 
     Returns:
-        (before, after) numbers of zero rows/columns.
+        (before, after): the numbers of zero rows or columns added before and after.
     """
+    # BEGIN SOLUTION
+    # The total depends on the stride, not just on the kernel: it is what the last window needs
+    # to end at the input's edge (never negative), and TF puts the odd pixel after, not before.
     size = _positive_int("size", size)
     kernel = _positive_int("kernel", kernel)
     stride = _positive_int("stride", stride)
@@ -126,6 +125,7 @@ def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> 
     total = max((out - 1) * stride + k - size, 0)
     before = total // 2
     return before, total - before
+    # END SOLUTION
 
 
 @dataclass(frozen=True)
@@ -222,4 +222,4 @@ def layer_table(network, input_shape) -> list[tuple[tuple[int, int, int] | None,
     return rows
 
 
-LAYER_TABLE = layer_table(NETWORK, INPUT_SHAPE)
+LAYER_TABLE = layer_table(NETWORK, INPUT_SHAPE)  # SOLUTION: []

@@ -14,16 +14,16 @@ __all__ = ["build_mnist_cnn", "grad_cam"]
 
 
 def build_mnist_cnn() -> keras.Model:
-    """The homework CNN (130,890 parameters), compiled for integer labels.
-
-    Functional rather than Sequential: in Keras 3 a Sequential model has no symbolic
-    `.output` until it has been called, which breaks the usual Grad-CAM idiom
-    `keras.Model(model.inputs, [layer.output, model.output])`.
+    """The CNN for MNIST.
 
     Returns:
-        A model from (28, 28, 1) images scaled to [0, 1] to 10 softmax probabilities,
-        compiled with Adam and sparse categorical cross-entropy.
+        A compiled keras.Model from (28, 28, 1) images to 10 class probabilities.
     """
+    # BEGIN SOLUTION
+    # The homework CNN (130,890 parameters), compiled with Adam for integer labels. Functional
+    # rather than Sequential: in Keras 3 a Sequential model has no symbolic `.output` until it
+    # has been called, which breaks the usual Grad-CAM idiom
+    # `keras.Model(model.inputs, [layer.output, model.output])`.
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     x = keras.layers.Conv2D(32, 3, padding="valid", activation="relu", name="conv1")(inputs)
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)
@@ -37,27 +37,26 @@ def build_mnist_cnn() -> keras.Model:
     model = keras.Model(inputs, outputs, name="mnist_cnn")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+    # END SOLUTION
 
 
 def grad_cam(model: keras.Model, image, layer_name: str, class_index: int | None = None) -> np.ndarray:
-    """Grad-CAM heatmap of one image for one class, at the resolution of `layer_name`'s output.
-
-    The class score is the logit (the last Dense layer before its softmax); its gradients
-    with respect to the layer's feature maps are averaged per channel, the maps are summed
-    with those weights, passed through a ReLU and divided by their maximum.
+    """Grad-CAM heatmap of one image for one class.
 
     Args:
-        model: a Functional model whose last layer is a Dense layer (softmax or linear);
-            it is not modified.
-        image: one image shaped like the model's input without the batch axis, for the
-            homework CNN a float32 array of shape (28, 28, 1) with pixels in [0, 1].
-        layer_name: the convolution layer to explain, usually the last one.
+        model: a trained Functional keras.Model; do not modify it.
+        image: one image of shape (28, 28, 1), pixels in [0, 1], without the batch axis.
+        layer_name: the convolution layer to explain.
         class_index: the class to explain; None explains the predicted class.
 
     Returns:
-        A float32 array (height, width) of the layer's output, values in [0, 1] with a
-        maximum of 1, or all zeros where no pixel has a positive weighted activation.
+        A 2-D array (the layer's height and width) with values in [0, 1].
     """
+    # BEGIN SOLUTION
+    # The class score is the logit (the last Dense layer before its softmax); its gradients with
+    # respect to the layer's feature maps are averaged per channel, the maps are summed with those
+    # weights, passed through a ReLU and divided by their maximum (all zeros where no pixel has a
+    # positive weighted activation). The model is left as given.
     batch = np.asarray(image, dtype="float32").reshape((1, *model.input_shape[1:]))
     head = model.layers[-1]
     features_and_hidden = keras.Model(model.input, [model.get_layer(layer_name).output, head.input])
@@ -71,6 +70,7 @@ def grad_cam(model: keras.Model, image, layer_name: str, class_index: int | None
     cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
     peak = cam.max()
     return (cam / peak if peak > 0 else np.zeros_like(cam)).astype("float32")
+    # END SOLUTION
 
 
 def _logits(head: keras.layers.Dense, hidden):

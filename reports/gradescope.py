@@ -61,7 +61,9 @@ def check_output(check) -> str:
 
 def submission_output(result: GradingResult) -> str:
     """What concerns the whole submission: how it ran, and what of it did not load or run."""
-    lines = [f"Graded under {result.isolation} isolation, seed {result.seed}."]
+    # A hidden run's seed is the TA's secret: the student-visible output never shows it.
+    seed = "a secret seed" if result.hidden else f"seed {result.seed}"
+    lines = [f"Graded under {result.isolation} isolation, {seed}."]
     load = result.load or {}
     if load.get("error"):
         lines.append(str(load["error"]))

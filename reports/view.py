@@ -76,7 +76,7 @@ def report_view(data: dict) -> dict:
         "answers": [(plain_text(key), str(text)) for key, text in (data.get("answers") or {}).items()],
         "dataset": {"source": plain_text(dataset.get("source", "unknown")),
                     "n_train": plain_text(dataset.get("n_train", "?")), "n_test": plain_text(dataset.get("n_test", "?"))},
-        "seed": plain_text(data.get("seed", "")),
+        "seed": "" if data.get("hidden") else plain_text(data.get("seed", "")),  # a hidden run's seed is the TA's
         "duration_s": float(data.get("duration_s") or 0.0),
         "versions": [(plain_text(name), plain_text(version)) for name, version in (data.get("versions") or {}).items()],
     }

@@ -7,38 +7,35 @@ run independent of the test session (its own plugin state, imports and sandbox).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from graders.harness.cli import grader_modules
+from graders.harness.options import GradingOptions
 from graders.harness.rubric import DEFAULT_RUBRIC
+from graders.harness.run import grade_in_subprocess
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLES = PROJECT / "submissions"
+REFERENCE = PROJECT / "reference"  # written to the submission contract: graded as the reference sample
 GOLDEN = PROJECT / "tests" / "golden"
 
 
-def run_grader(submission, out_dir: Path, *, questions=None, args=(), rubric_overrides=None, timeout=900, env=None):
-    """Grade `submission` with `pytest graders`; return (results JSON, completed process).
+def run_grader(submission, out_dir: Path, *, questions=None, args=(), rubric_overrides=None, timeout=900, env=None,
+               **options):
+    """Grade `submission` with `pytest graders` in a child process; return (results JSON, Graded).
 
     Args:
+        args: extra pytest arguments (e.g. ["--hidden"]).
         rubric_overrides: {key: value} replacing `key = ...` lines of the default rubric
             (keys must be unique in the file, e.g. call_timeout_s).
+        options: further GradingOptions fields (seed, select, isolation, ...).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = out_dir / "results.json"
-    command = [sys.executable, "-m", "pytest", *grader_modules(questions), "--submission", str(submission),
-               "--json", str(results), "--report", str(out_dir / "report.html"), "-q", "-p", "no:cacheprovider",
-               *args]
-    if rubric_overrides:
-        command += ["--rubric", str(write_rubric(out_dir / "rubric.toml", rubric_overrides))]
-    process = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=timeout,
-                             env={**os.environ, **(env or {})})
-    data = json.loads(results.read_text()) if results.exists() else None
-    return data, process
+    rubric = str(write_rubric(out_dir / "rubric.toml", rubric_overrides)) if rubric_overrides else None
+    grading = GradingOptions(submission=str(submission), questions=tuple(questions or ()), rubric=rubric,
+                             extra_args=("-q", *args), **options).with_outputs(out_dir)
+    graded = grade_in_subprocess(grading, timeout_s=timeout, env=env)
+    return graded.data, graded
 
 
 def write_rubric(path: Path, overrides: dict) -> Path:
@@ -48,6 +45,11 @@ def write_rubric(path: Path, overrides: dict) -> Path:
         assert count == 1, f"rubric key {key!r} found {count} times"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def sample_path(sample: str) -> Path:
+    """The submission a golden's sample name stands for ("reference" is the reference/ folder itself)."""
+    return REFERENCE if sample == "reference" else SAMPLES / sample
 
 
 def golden_samples() -> list[str]:

@@ -7,17 +7,19 @@ its own checks with a message that names the mistake.
 
 import pytest
 
-from tests.grading import SAMPLES, assert_matches_golden, golden_samples, load_golden, run_grader
+from tests.grading import assert_matches_golden, golden_samples, load_golden, run_grader, sample_path
 
-# The hostile samples run in tests/test_attacks.py, with their containment checks.
+pytestmark = pytest.mark.slow  # grades in a subprocess, starts workers or trains
+
+# The hostile samples run in tests/sandbox/test_attacks.py, with their containment checks.
 SAMPLES_WITH_GOLDENS = [sample for sample in golden_samples() if not sample.startswith("malicious/")]
 
 
 @pytest.mark.parametrize("sample", SAMPLES_WITH_GOLDENS)
 def test_sample_matches_golden(sample, tmp_path):
     goldens, options = load_golden(sample)
-    result, process = run_grader(SAMPLES / sample, tmp_path, questions=sorted(goldens),
+    result, process = run_grader(sample_path(sample), tmp_path, questions=sorted(goldens),
                                  rubric_overrides=options.get("rubric"))
-    assert result is not None, f"no results JSON written:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
+    assert result is not None, f"no results JSON written:\n{process.output[-6000:]}"
     assert (tmp_path / "report.html").exists()
     assert_matches_golden(result, goldens)

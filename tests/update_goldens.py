@@ -13,16 +13,16 @@ import json
 import tempfile
 from pathlib import Path
 
-from tests.grading import GOLDEN, SAMPLES, load_golden, question_summary, run_grader
+from tests.grading import GOLDEN, load_golden, question_summary, run_grader, sample_path
 
 
 def update(sample: str, questions: list[str]) -> None:
     _, options = load_golden(sample)
     with tempfile.TemporaryDirectory() as scratch:
-        result, process = run_grader(SAMPLES / sample, Path(scratch), questions=questions,
+        result, process = run_grader(sample_path(sample), Path(scratch), questions=questions,
                                      rubric_overrides=options.get("rubric"))
     if result is None:
-        raise SystemExit(f"grading {sample} wrote no results:\n{process.stdout[-3000:]}{process.stderr[-3000:]}")
+        raise SystemExit(f"grading {sample} wrote no results:\n{process.output[-6000:]}")
     for question in questions:
         path = GOLDEN / sample / f"{question}.json"
         old = json.loads(path.read_text()) if path.exists() else {}

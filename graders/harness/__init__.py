@@ -1,3 +1,3 @@
-"""The grading harness: loader, sandbox, wire format, rubric, comparison, results and data."""
-
-DEFAULT_SEED = 1234  # the seed of a student's self-check; a TA's hidden run passes its own
+"""The grading process's machinery: options, the pytest plugin and session, the rubric, the contract,
+comparisons and errors, results, and MNIST. The sandbox is in `graders.sandbox`, the code that runs
+beside the student's in `graders.inside`, question-specific helpers in `graders.questions`."""

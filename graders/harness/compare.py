@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 
-from graders.harness.errors import WrongType
+from graders.harness.errors import CheckFailed, Unanswered, WrongType
 
 
-def assert_close(actual, expected, *, what: str, atol: float = 0.0, rtol: float = 0.0) -> None:
+def require_close(actual, expected, *, what: str, atol: float = 0.0, rtol: float = 0.0) -> None:
     """Fail unless `actual` matches `expected` under the rule above.
 
     Args:
@@ -24,12 +24,12 @@ def assert_close(actual, expected, *, what: str, atol: float = 0.0, rtol: float 
         atol, rtol: the tolerances, from the rubric.
 
     Raises:
-        AssertionError: naming the quantity, expected and actual values and the worst element.
+        CheckFailed: naming the quantity, expected and actual values and the worst element.
     """
     got = np.asarray(actual, dtype=np.float64)
     want = np.asarray(expected, dtype=np.float64)
     if got.shape != want.shape:
-        raise AssertionError(f"{what}: expected shape {want.shape}, got shape {got.shape}")
+        raise CheckFailed(f"{what}: expected shape {want.shape}, got shape {got.shape}")
     allowed = atol + rtol * np.abs(want)
     with np.errstate(invalid="ignore"):
         excess = np.abs(got - want) - allowed
@@ -38,10 +38,10 @@ def assert_close(actual, expected, *, what: str, atol: float = 0.0, rtol: float 
     if not np.any(excess > 0):
         return
     if want.ndim == 0:
-        raise AssertionError(f"{what}: expected {_fmt(want.item())}, got {_fmt(got.item())}{_tolerance(atol, rtol)}")
+        raise CheckFailed(f"{what}: expected {_fmt(want.item())}, got {_fmt(got.item())}{_tolerance(atol, rtol)}")
     worst = np.unravel_index(int(np.argmax(excess)), want.shape)
     bad = int(np.count_nonzero(excess > 0))
-    raise AssertionError(
+    raise CheckFailed(
         f"{what}: {bad} of {want.size} values differ{_tolerance(atol, rtol)}; worst at index "
         f"{tuple(int(i) for i in worst)}: expected {_fmt(want[worst])}, got {_fmt(got[worst])}"
     )
@@ -51,8 +51,10 @@ def as_int(value, *, what: str) -> int:
     """Return `value` as an int when it is an integer or an integral float.
 
     Raises:
-        WrongType: for anything else (strings, None, 12.5, NaN, bools).
+        Unanswered: for None (the starter's placeholder).
+        WrongType: for anything else (strings, 12.5, NaN, bools).
     """
+    _answered(value, what)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise WrongType(f"{what}: expected an integer, got {_kind(value)}")
     if isinstance(value, float) and not value.is_integer():
@@ -61,7 +63,8 @@ def as_int(value, *, what: str) -> int:
 
 
 def as_number(value, *, what: str) -> float:
-    """Return `value` as a float; NaN and inf are allowed here and fail in `assert_close`."""
+    """Return `value` as a float; NaN and inf are allowed here and fail in `require_close`."""
+    _answered(value, what)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise WrongType(f"{what}: expected a number, got {_kind(value)}")
     return float(value)
@@ -73,6 +76,7 @@ def as_array(value, *, what: str, shape: tuple | None = None) -> np.ndarray:
     Raises:
         WrongType: for non-numeric data, ragged lists or the wrong shape.
     """
+    _answered(value, what)
     if isinstance(value, np.ndarray):
         array = value
     else:
@@ -85,6 +89,11 @@ def as_array(value, *, what: str, shape: tuple | None = None) -> np.ndarray:
     if shape is not None and array.shape != tuple(shape):
         raise WrongType(f"{what}: expected an array of shape {tuple(shape)}, got shape {array.shape}")
     return array.astype(np.float64)
+
+
+def _answered(value, what: str) -> None:
+    if value is None:
+        raise Unanswered(f"{what}: no answer yet (it is None)")
 
 
 def _fmt(value) -> str:

@@ -1,8 +1,14 @@
-"""The two error families of the grader.
+"""The two error families of the grader, and `require`, the one way a check fails.
 
 A `SubmissionError` is the student's problem: the check that hit it scores 0 with the
-message, and grading goes on. A `HarnessError` is our bug: it fails loudly.
+message, and grading goes on. A `HarnessError` is our bug: it fails loudly. Anything else a
+grader raises (an `AssertionError` of a buggy `assert` included) is also reported as a grader
+error, never as the student's failure.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
 
 
 class SubmissionError(Exception):
@@ -13,12 +19,20 @@ class SubmissionLoadError(SubmissionError):
     """The submission (or the file a name lives in) could not be loaded."""
 
 
+class NotLoaded(SubmissionLoadError):
+    """A check that did not run because the whole submission could not be loaded (said once, at the top)."""
+
+
 class MissingName(SubmissionError):
     """The submission does not define a function or global that the contract asks for."""
 
 
 class StudentException(SubmissionError):
     """Student code raised an exception while it ran in the sandbox."""
+
+
+class NotAttempted(StudentException):
+    """Student code raised NotImplementedError: the starter's stub was never filled in."""
 
 
 class CallTimeout(SubmissionError):
@@ -33,5 +47,32 @@ class WrongType(SubmissionError):
     """Student code returned a value of the wrong type or shape."""
 
 
+class Unanswered(WrongType):
+    """A constant still holds the starter's placeholder (None, an empty table): the question was not answered."""
+
+
+class CheckFailed(SubmissionError):
+    """The submission's answer is wrong; `diagnosis` names the known mistake it matches, if any."""
+
+    def __init__(self, message: str, *, diagnosis: str | None = None) -> None:
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
 class HarnessError(Exception):
     """A bug or misconfiguration in the grader itself: never the student's fault."""
+
+
+def require(passed, message: str | Callable[[], str], *, diagnosis: str | None = None) -> None:
+    """Fail the check unless `passed`: the one way a grader says that an answer is wrong.
+
+    Args:
+        passed: the condition the answer must meet.
+        message: the student's message, or a callable that builds it (only when the check fails).
+        diagnosis: the known mistake the answer matches; the report shows it with the check.
+
+    Raises:
+        CheckFailed: when `passed` is false.
+    """
+    if not passed:
+        raise CheckFailed(message() if callable(message) else message, diagnosis=diagnosis)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from graders.harness.compare import as_int, assert_close
-from graders.harness.errors import WrongType
+from graders.harness.compare import as_int, require_close
+from graders.harness.errors import WrongType, require
 
 
 def describe_call(name: str, params: dict) -> str:
@@ -18,7 +18,7 @@ def expect_same_ints(student, name: str, reference, params: dict, *, positional:
     first `positional` of them when given, so a default value is exercised.
 
     Raises:
-        AssertionError / SubmissionError: with the call and the expected and actual values.
+        SubmissionError (CheckFailed for a wrong value): with the call and the expected and actual values.
     """
     values = list(params.values())[:positional]
     expected = reference(*values)
@@ -26,9 +26,9 @@ def expect_same_ints(student, name: str, reference, params: dict, *, positional:
     what = describe_call(name, shown)
     actual = student.call(name, *values)
     if not isinstance(expected, tuple):
-        assert_close(as_int(actual, what=what), expected, what=what)
+        require_close(as_int(actual, what=what), expected, what=what)
         return
     if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
         raise WrongType(f"{what}: expected a pair like {expected}, got {actual!r:.80}")
-    if tuple(as_int(item, what=what) for item in actual) != expected:
-        raise AssertionError(f"{what}: expected {expected}, got {tuple(actual)}")
+    require(tuple(as_int(item, what=what) for item in actual) == expected,
+            lambda: f"{what}: expected {expected}, got {tuple(actual)}")

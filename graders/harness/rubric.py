@@ -5,7 +5,7 @@ Layout of the file (see graders/rubric.toml)::
     [sandbox]                 # timeouts and limits of the worker
     [q5]
     title = "..."             # shown in reports
-    cases = 12                # any other key is a setting the q5 grader reads
+    cases = 12                # any other key is a setting: a field of the q5 grader's Settings
     [q5.checks]
     "conv.valid" = 1          # check q5.conv.valid is worth 1 point
     "table.layer*" = 1        # a glob: every q5.table.layerN is worth 1 point
@@ -14,14 +14,19 @@ Layout of the file (see graders/rubric.toml)::
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import tomllib
+import typing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from graders.harness.errors import HarnessError
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubric.toml"
+NOT_SETTINGS = ("title", "checks")  # the keys of a question's table that are not its settings
+Settings = TypeVar("Settings")
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,32 @@ class Rubric:
                 return _as_rule(checks[key], check_id, self.path)
         raise HarnessError(f"check {check_id!r} has no points in the rubric {self.path}")
 
-    def setting(self, question: str, key: str):
-        """A tolerance, threshold or budget of `question`, e.g. setting("q6", "atol").
+    def section(self, name: str, settings: type[Settings]) -> Settings:
+        """The settings of `[name]` (every key but title and checks) as the dataclass `settings`.
+
+        Each field of `settings` must be in the table with a value of its type (an int is a
+        float too; a list is a tuple); a key of the table that is no field is refused, so a
+        TA's typo does not silently leave a default in place.
 
         Raises:
-            HarnessError: when the rubric does not define it.
+            HarnessError: a missing, unknown or ill-typed setting.
         """
-        section = self._section(question)
-        if key not in section:
-            raise HarnessError(f"the rubric {self.path} has no setting [{question}] {key}")
-        return section[key]
+        table = {key: value for key, value in self._section(name).items() if key not in NOT_SETTINGS}
+        hints = typing.get_type_hints(settings)
+        fields = {field.name for field in dataclasses.fields(settings)}
+        unknown = sorted(set(table) - fields)
+        if unknown:
+            raise HarnessError(f"the rubric {self.path}: [{name}] has unknown settings {unknown}")
+        values = {}
+        for field in sorted(fields):
+            if field not in table:
+                raise HarnessError(f"the rubric {self.path} has no setting [{name}] {field}")
+            values[field] = _typed(table[field], hints[field], f"[{name}] {field}", self.path)
+        return settings(**values)
+
+    def questions(self) -> list[str]:
+        """The graded questions: every table with a `checks` table ("q1", "q3", ...)."""
+        return [name for name, table in self._data.items() if isinstance(table, dict) and "checks" in table]
 
     def title(self, question: str) -> str:
         return str(self._data.get(question, {}).get("title", question))
@@ -90,3 +111,15 @@ def _as_rule(value, check_id: str, path: Path) -> CheckRule:
     if isinstance(value, dict) and isinstance(value.get("points"), (int, float)):
         return CheckRule(points=float(value["points"]), hidden=bool(value.get("hidden", False)))
     raise HarnessError(f"rubric {path}: the points of {check_id!r} must be a number or {{points=, hidden=}}")
+
+
+def _typed(value, hint, where: str, path: Path):
+    """`value` converted to the field type `hint` (float, int, bool, str, dict, tuple, list)."""
+    kind = typing.get_origin(hint) or hint
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind is tuple and isinstance(value, list):
+        return tuple(value)
+    if isinstance(kind, type) and isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise HarnessError(f"rubric {path}: {where} must be {getattr(kind, '__name__', kind)}, got {value!r}")

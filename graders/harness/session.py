@@ -1,189 +1,202 @@
-"""One grading run's glue: open the student's sandbox, then turn recorded checks into outputs.
+"""One grading run: its options and seed, the submission and its sandbox, and the outputs at the end.
 
-`plugin.py` calls these; they are kept apart so the plugin stays a thin layer over pytest.
+`plugin.py` keeps one `GradingSession` per pytest run and calls these methods; they are kept
+apart so the plugin stays a thin layer over pytest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import importlib.metadata
 import platform
+import re
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders.harness.direct import DirectSandbox
-from graders.harness.errors import SubmissionError, SubmissionLoadError
-from graders.harness.loader import prepare_submission
-from graders.harness.results import GradingResult, QuestionResult, write_json
-from graders.harness.sandbox import Sandbox, SandboxConfig
+import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from graders.harness.errors import SubmissionError, SubmissionLoadError
+from graders.harness.options import (EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED,
+                                     PROJECT_ROOT, GradingOptions, default_report_path)
+from graders.harness.results import CheckResult, GradingResult, QuestionResult, write_json
+
+SESSION_KEY = pytest.StashKey["GradingSession"]()
 # The worker never needs these; under bubblewrap they are replaced by empty folders.
 HIDDEN_FROM_WORKER = ("reference", "graders", "tests", "submissions", "reports", "benchmarks", ".git")
 PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn", "pytest")
 
 
-class UnloadableSubmission:
-    """Stands in for the sandbox when the submission could not even be read."""
+@dataclass(frozen=True)
+class SandboxSettings:
+    """rubric.toml [sandbox]: timeouts and limits of one submission's worker."""
 
-    isolation = "none (the submission did not load)"
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def call(self, name, *args, **kwargs):
-        raise SubmissionLoadError(self.message)
-
-    get = probe = call
-
-    def finish(self, grading) -> None:
-        pass
+    call_timeout_s: float  # one call into student code
+    load_timeout_s: float  # importing the submission
+    cpu_seconds: int  # CPU time of one worker over its whole life
+    memory_gib: float  # per worker: address-space backstop (rlimit) and memory cap (cgroup)
+    file_mib: float  # largest file the student's code may write
+    open_files: int
+    threads: int  # per worker: TensorFlow intra-op and BLAS threads
+    processes: int  # processes and threads of one worker (a cgroup cap)
+    scratch_mib: float  # each writable folder of the worker under bubblewrap
 
 
-def open_student(grading, *, rubric, seed: int):
-    """Prepare the submission and its (not yet started) sandbox; record what was loaded.
+@dataclass
+class GradingSession:
+    """Everything recorded during one grading run."""
 
-    Returns:
-        A `Sandbox`, or an `UnloadableSubmission` whose every call fails with the load error.
-    """
-    try:
-        prepared = prepare_submission(grading.options["submission"])
-    except SubmissionLoadError as exc:
-        message = f"the submission could not be loaded: {exc}"
-        grading.load = {"error": message}
-        grading.isolation = UnloadableSubmission.isolation
-        return UnloadableSubmission(message)
-    grading.load = prepared.to_json()
-    kind = DirectStudentSandbox if grading.options["isolation"] == "direct" else StudentSandbox
-    sandbox = kind(prepared, seed=worker_seed(seed), config=sandbox_config(grading, rubric))
-    grading.isolation = sandbox.isolation_description
-    return sandbox
+    options: GradingOptions
+    seed: int
+    seed_source: str = "default"  # "given", "default" (a self-check) or "fresh" (a hidden run's secret seed)
+    started: float = field(default_factory=time.perf_counter)
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    collected: list[str] = field(default_factory=list)  # every check id of the run, in order
+    deselected: int = 0  # checks left out by -k
+    prepared: object = None  # the PreparedSubmission
+    load_error: str = ""
+    isolation: str = "not started"
+    load: dict = field(default_factory=dict)
+    answers: dict = field(default_factory=dict)
+    dataset: dict = field(default_factory=dict)
+    worker: dict = field(default_factory=dict)
+    rubric: object = None
+    _split: object = None
 
+    # -- the submission and its sandbox ---------------------------------------------------
 
-class StudentSandbox(Sandbox):
-    """The sandbox as graders use it, plus what the end of a run collects from it."""
+    def prepare(self) -> None:
+        """Read and parse the submission (nothing of it runs); record why, if it cannot be loaded."""
+        from graders.submission.loader import prepare_submission
 
-    def finish(self, grading) -> None:
-        """Record the answers and the isolation that actually ran, then close the worker."""
-        grading.answers = self.collect_answers()
-        grading.isolation = self.isolation_description
-        grading.worker = {"starts": self.starts, "load_s": round(self.load_seconds, 3),
-                          "peak_rss_mb": round(self.peak_rss_bytes() / 2**20, 1)}
-        if self.load_problems:  # what failed while the worker ran the submission's top level
-            grading.load["problems"] = [*grading.load.get("problems", []), *self.load_problems]
-        self.close()
-
-    def collect_answers(self) -> dict:
-        if "ANSWERS" not in self.names:
-            return {}
         try:
-            answers = self.get("ANSWERS", timeout=30)
-        except SubmissionError as exc:
-            return {"(error)": str(exc)}
-        if not isinstance(answers, dict):
-            return {"(error)": f"ANSWERS should be a dict of question id to text, got {type(answers).__name__}"}
-        return {str(key): str(value)[:20000] for key, value in answers.items()}
+            self.prepared = prepare_submission(self.options.submission)
+        except SubmissionLoadError as exc:
+            self.load_error = f"the submission could not be loaded: {exc}"
+            self.load = {"error": self.load_error}
+            self.isolation = "none (the submission did not load)"
+            return
+        self.load = self.prepared.to_json()
 
+    def open_student(self):
+        """The submission's sandbox (its worker starts on the first call)."""
+        from graders.harness.student import open_sandbox
 
-class DirectStudentSandbox(DirectSandbox, StudentSandbox):
-    """Benchmark only (see graders.harness.direct)."""
+        sandbox = open_sandbox(self)
+        self.isolation = sandbox.isolation_description
+        return sandbox
 
+    def close_student(self, sandbox) -> None:
+        """Record the answers and the isolation that actually ran, then close the worker."""
+        self.answers = sandbox.collect_answers()
+        self.isolation = sandbox.isolation_description
+        self.worker = {"starts": sandbox.starts, "load_s": round(sandbox.load_seconds, 3),
+                       "peak_rss_mb": round(sandbox.peak_rss_bytes() / 2**20, 1)}
+        if sandbox.load_problems:  # what failed while the worker ran the submission's top level
+            self.load["problems"] = [*self.load.get("problems", []), *sandbox.load_problems]
+        sandbox.close()
 
-def sandbox_config(grading, rubric) -> SandboxConfig:
-    from graders.harness.isolation import Limits
+    def worker_failed_to_load(self, message: str) -> None:
+        """The worker could not run the submission's top level: every later check is "not graded"."""
+        if not self.load_error:
+            self.load_error = message
+            self.load["error"] = message
 
-    def setting(key):
-        return rubric.setting("sandbox", key)
+    def mnist(self):
+        """The MNIST split of this run, loaded once."""
+        if self._split is None:
+            from graders.harness.mnist import load_mnist
 
-    limits = Limits(
-        cpu_seconds=int(setting("cpu_seconds")),
-        processes=int(setting("processes")),
-        scratch_bytes=int(setting("scratch_mib") * 2**20),
-        memory_bytes=int(setting("memory_gib") * 2**30),
-        file_bytes=int(setting("file_mib") * 2**20),
-        open_files=int(setting("open_files")),
-        threads=int(grading.options.get("threads") or setting("threads")),
-    )
-    return SandboxConfig(
-        isolation="process" if grading.options["isolation"] == "direct" else grading.options["isolation"] or "auto",
-        call_timeout_s=float(setting("call_timeout_s")),
-        load_timeout_s=float(setting("load_timeout_s")),
-        limits=limits,
-        hidden_paths=tuple(PROJECT_ROOT / name for name in HIDDEN_FROM_WORKER),
-    )
+            self._split = load_mnist(seed=self.seed, source=self.options.mnist)
+            self.dataset = self._split.describe()
+        return self._split
+
+    # -- results ----------------------------------------------------------------------------
+
+    def graded_questions(self) -> list[str]:
+        return sorted({check_id.partition(".")[0] for check_id in self.collected}, key=_natural_key)
+
+    def is_partial(self) -> bool:
+        """Only some questions or checks were graded, so the total is not the submission's grade."""
+        every_question = {q for q in (self.rubric.questions() if self.rubric else [])}
+        return bool(self.deselected) or set(self.graded_questions()) != every_question
+
+    def build_result(self, *, duration_s: float) -> GradingResult:
+        """Group the recorded checks by question (q1 ... q7) into a GradingResult."""
+        questions: dict[str, QuestionResult] = {}
+        for check_id, check in self.results.items():  # in the order the checks ran
+            question = check_id.partition(".")[0]
+            if question not in questions:
+                questions[question] = QuestionResult(id=question, title=self.rubric.title(question))
+            questions[question].checks.append(check)
+        return GradingResult(
+            submission=str(self.options.submission), seed=self.seed, hidden=self.options.hidden,
+            isolation=self.isolation, dataset=self.dataset or self._dataset_description(), duration_s=duration_s,
+            questions=[questions[q] for q in sorted(questions, key=_natural_key)], load=self.load,
+            answers=self.answers, worker=self.worker, versions=package_versions(),
+            graded_questions=self.graded_questions(), partial=self.is_partial())
+
+    def report_path(self) -> Path:
+        if self.options.report_path:
+            return Path(self.options.report_path)
+        partial = tuple(self.graded_questions()) if self.is_partial() else ()
+        return default_report_path(self.options.submission, partial_questions=partial)
+
+    def write_outputs(self, *, duration_s: float) -> GradingResult:
+        """Write every output the run asked for: JSON, HTML report (always), Gradescope."""
+        from reports.gradescope import write_gradescope
+        from reports.render import write_fallback_report, write_report
+
+        result = self.build_result(duration_s=duration_s)
+        if self.options.json_path:
+            write_json(result, self.options.json_path)
+        try:
+            write_report(result, self.report_path())
+        except Exception:
+            write_fallback_report(result, self.report_path())  # a report is always written; then fail loudly
+            raise
+        if self.options.gradescope_path:
+            write_gradescope(result, self.options.gradescope_path)
+        return result
+
+    def exit_code(self, pytest_status: int) -> int:
+        """README "Exit codes": all passed, some failed, not loaded, grader error (pytest's own kept)."""
+        statuses = {check.status for check in self.results.values()}
+        if self.load_error:
+            return EXIT_NOT_LOADED
+        if "error" in statuses or pytest_status not in (0, 1):
+            return pytest_status if pytest_status not in (0, 1) else EXIT_GRADER_ERROR
+        return EXIT_SOME_FAILED if "failed" in statuses else EXIT_ALL_PASSED
+
+    def summary_lines(self) -> list[str]:
+        """The terminal's HW3 section: the load error once, one line per question, the total."""
+        from graders.harness.summary import summary_lines
+
+        return summary_lines(self.build_result(duration_s=0.0), report=self.report_path(),
+                             seed_note=self._seed_note())
+
+    def _seed_note(self) -> str:
+        if self.seed_source == "fresh":
+            return "a fresh secret seed, recorded in the results JSON only"
+        return ""
+
+    def _dataset_description(self) -> dict:
+        try:
+            return self.mnist().describe()
+        except Exception:  # noqa: BLE001 - the description is informative only; a data error shows in q1/q7
+            return {}
 
 
 def worker_seed(seed: int) -> int:
-    """The seed the worker sees: derived, so student code cannot learn a hidden run's seed."""
-    return int.from_bytes(hashlib.sha256(f"hw3-worker-{seed}".encode()).digest()[:4], "big")
+    """The seed the worker sees, derived from the run's seed with a keyed hash (HMAC-SHA256).
 
-
-def build_result(grading, *, duration_s: float) -> GradingResult:
-    """Group the recorded checks by question (q1 ... q7) into a GradingResult."""
-    questions: dict[str, QuestionResult] = {}
-    for check_id, check in grading.results.items():  # in the order the checks ran
-        question = check_id.partition(".")[0]
-        if question not in questions:
-            questions[question] = QuestionResult(id=question, title=grading.rubric.title(question))
-        questions[question].checks.append(check)
-    return GradingResult(
-        submission=str(grading.options["submission"]),
-        seed=int(grading.options["seed"]),
-        hidden=bool(grading.options["hidden"]),
-        isolation=grading.isolation,
-        dataset=grading.dataset or _dataset_description(grading),
-        duration_s=duration_s,
-        questions=[questions[q] for q in sorted(questions, key=_natural_key)],
-        load=grading.load,
-        answers=grading.answers,
-        worker=grading.worker,
-        versions=package_versions(),
-    )
-
-
-def write_outputs(grading, *, duration_s: float) -> GradingResult:
-    """Write every output the run asked for: JSON, HTML report (always), Gradescope."""
-    from reports.gradescope import write_gradescope
-    from reports.render import write_report
-
-    result = build_result(grading, duration_s=duration_s)
-    options = grading.options
-    if options["results_json"]:
-        write_json(result, options["results_json"])
-    try:
-        write_report(result, report_path(options))
-    except Exception:
-        # A report is always written, even when ours is broken; then fail loudly.
-        write_fallback_report(result, report_path(options))
-        raise
-    if options["gradescope"]:
-        write_gradescope(result, options["gradescope"])
-    return result
-
-
-def write_fallback_report(result: GradingResult, path: Path) -> None:
-    """A plain page with the scores, for when the real report cannot be rendered."""
-    import html
-
-    from graders.harness.results import write_text_atomically
-
-    lines = [f"<li>{html.escape(q.id)}: {q.score:g} / {q.max_score:g}</li>" for q in result.questions]
-    write_text_atomically(path, "<!DOCTYPE html><meta charset='utf-8'><title>HW3 report</title>"
-                          f"<h1>HW3: {result.score:g} / {result.max_score:g}</h1><ul>{''.join(lines)}</ul>"
-                          "<p>The full report could not be rendered (a grader bug); the results JSON has every check.</p>")
-
-
-def report_path(options: dict) -> Path:
-    if options["report"]:
-        return Path(options["report"])
-    return PROJECT_ROOT / "reports" / "out" / f"{Path(str(options['submission'])).stem or 'submission'}.html"
-
-
-def summary_lines(grading) -> list[str]:
-    result = build_result(grading, duration_s=0.0)
-    lines = [f"{q.id}  {q.title:<48} {q.score:g}/{q.max_score:g}" for q in result.questions]
-    lines.append(f"total {'':<48} {result.score:g}/{result.max_score:g}   (isolation: {result.isolation})")
-    lines.append(f"report: {report_path(grading.options)}")
-    return lines
+    The key is the run's seed itself, which never enters the worker: knowing the 32-bit worker
+    seed and this function, a submission would still have to search the 2**64 hidden seeds to
+    regenerate the grader's data.
+    """
+    key = int(seed).to_bytes(16, "big", signed=True)
+    return int.from_bytes(hmac.new(key, b"hw3grader worker seed", hashlib.sha256).digest()[:4], "big")
 
 
 def package_versions() -> dict:
@@ -196,14 +209,9 @@ def package_versions() -> dict:
     return versions
 
 
-def _dataset_description(grading) -> dict:
-    from graders.harness.mnist import load_mnist
-
-    grading.dataset = load_mnist(seed=int(grading.options["seed"]), source=grading.options["mnist"]).describe()
-    return grading.dataset
-
-
 def _natural_key(check_id: str):
-    import re
-
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", check_id)]
+
+
+__all__ = ["HIDDEN_FROM_WORKER", "PROJECT_ROOT", "SESSION_KEY", "GradingSession", "SandboxSettings", "SubmissionError",
+           "worker_seed"]

@@ -3,7 +3,7 @@
 search run before the padding was changed, at a point this build_model can no longer build.
 
 Expected: only q1.corner.max fails (and, with --hidden, q1.reported.retrain), with Keras's cause
-(tests/golden/q1_breaks_at_5_conv_5x5/q1.json, tests/test_q1_reference.py).
+(tests/golden/q1_breaks_at_5_conv_5x5/q1.json, tests/reference/test_reference_q1.py).
 """
 import keras
 import keras_tuner as kt

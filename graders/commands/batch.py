@@ -1,0 +1,319 @@
+"""Grade a whole class: one sandboxed grading per submission, in parallel, resumable.
+
+Every submission is graded by the same command a student runs (`pytest graders ...`) in its
+own child process, under a per-submission time limit, so one crash or hang costs only that
+submission. Results are cached by the submission's content and the grader's version: a
+rerun grades only what changed, and a killed batch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders.harness.options import PROJECT_ROOT, GradingOptions, resolve_seed
+from graders.harness.results import GradingResult, to_json, write_text_atomically
+from graders.harness.run import grade_in_subprocess
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")
+OUTPUT_FILES = ("results.json", "report.html", "gradescope.json")
+VERSIONED = ("graders", "reference", "reports")  # a change in any of these regrades everything
+VERSIONED_SUFFIXES = (".py", ".toml", ".j2", ".json", ".md")  # code, rubric, templates, recorded results, texts
+SEED_FILE = "seed.json"  # the class's seed: a resumed batch grades every student with the same one
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One student's submission in the class folder."""
+
+    student_id: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every grading of the class shares (the seed is the class's, fixed before the first one)."""
+
+    seed: int
+    hidden: bool = False
+    rubric: str | None = None
+    mnist: str | None = None
+    timeout_s: float = 600.0
+    threads: int = 1
+    isolation: str = "auto"
+    questions: tuple[str, ...] = ()  # empty: every question
+
+    def grading(self, submission: Path, out_dir: Path) -> GradingOptions:
+        return GradingOptions(submission=str(submission), hidden=self.hidden, seed=self.seed, rubric=self.rubric,
+                              mnist=self.mnist, isolation=self.isolation, threads=self.threads,
+                              questions=self.questions, extra_args=("-q",)).with_outputs(out_dir)
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did: one gradebook row per student, and how many it graded or found unchanged."""
+
+    rows: list[dict]
+    graded: int
+    unchanged: int
+
+    def describe(self, out) -> str:
+        return (f"{self.graded} graded, {self.unchanged} unchanged (skipped) of {len(self.rows)} submissions; "
+                f"results in {out} (gradebook.csv, index.html)")
+
+
+def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hidden: bool = False,
+                seed: int | None = None, scheduler: str | None = None, timeout_s: float = 600.0,
+                rubric: str | None = None, mnist: str | None = None, questions: list[str] | None = None,
+                isolation: str = "auto", progress=None) -> BatchSummary:
+    """Grade every submission in `class_dir` into `out`.
+
+    Args:
+        class_dir: one submission per entry (a folder, .py, .ipynb or .zip); LMS names like
+            `<id>_<name>` give the student id.
+        out: gets students/<id>/{results.json, report.html, gradescope.json}, gradebook.csv, index.html
+            and seed.json (the class's seed: keep it private).
+        workers: parallel gradings on this machine (threads are split between them).
+        seed: the seed of every grading; default: the one in out/seed.json, else the self-check default,
+            or a fresh secret one with `hidden`.
+        scheduler: a Dask scheduler address; the gradings then run on that cluster.
+        timeout_s: the limit of one submission's whole grading.
+        questions: grade only these questions (e.g. ["q4", "q5"]); default all.
+        isolation: as `pytest graders --isolation`.
+        progress: a callable(student_id) called as each grading finishes (default: a line on stderr).
+    """
+    out = Path(out)
+    entries = discover(Path(class_dir))
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    options = BatchOptions(class_seed(out, seed, hidden=hidden), hidden, rubric, mnist, timeout_s, threads,
+                           isolation, tuple(questions or ()))
+    version = grader_version(options)
+    todo = [e for e in entries if not _is_current(out, e, version)]
+    report = progress or ProgressLine(len(entries), already=len(entries) - len(todo))
+    runner = _dask_runner(scheduler) if scheduler else _local_runner(workers)
+    for entry, outputs in runner(todo, options):
+        _store(out, entry, outputs, version)
+        report(entry.student_id)
+    results = [(e.student_id, _read_results(out, e)) for e in entries]
+    rows = [gradebook_row(student, result) for student, result in results]
+    write_gradebook(out / "gradebook.csv", rows)
+    from reports.index import write_index
+
+    write_index(out / "index.html", results)
+    return BatchSummary(rows, graded=len(todo), unchanged=len(entries) - len(todo))
+
+
+def class_seed(out: Path, seed: int | None, *, hidden: bool) -> int:
+    """The class's seed: `seed` when given, else the one a previous run of this batch recorded, else a new one.
+
+    Raises:
+        ValueError: `seed` differs from the recorded one (grading half a class with another seed).
+    """
+    path = out / SEED_FILE
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if isinstance(recorded, dict) and recorded.get("hidden") == hidden and isinstance(recorded.get("seed"), int):
+        if seed is not None and seed != recorded["seed"]:
+            raise ValueError(f"{path} records seed {recorded['seed']} for this class; grade into a new --out "
+                             "folder to use another seed")
+        return recorded["seed"]
+    chosen, _ = resolve_seed(seed, hidden=hidden)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(path, json.dumps({"seed": chosen, "hidden": hidden}) + "\n")
+    os.chmod(path, 0o600)  # the TA's secret: students never see a hidden run's seed
+    return chosen
+
+
+def discover(class_dir: Path) -> list[Entry]:
+    """The submissions in `class_dir`, each with a student id taken from its name.
+
+    Raises:
+        FileNotFoundError: when `class_dir` is not a folder.
+    """
+    if not class_dir.is_dir():
+        raise FileNotFoundError(f"{class_dir} is not a folder of submissions")
+    paths = sorted(p for p in class_dir.iterdir()
+                   if not p.name.startswith((".", "__")) and (p.is_dir() or p.suffix in SUBMISSION_SUFFIXES))
+    ids = [student_id(p) for p in paths]
+    # Two entries of one student (a resubmission) keep their full names, so neither is lost.
+    return [Entry(sid if ids.count(sid) == 1 else _safe(p.stem if p.is_file() else p.name), p)
+            for sid, p in zip(ids, paths)]
+
+
+def student_id(path: Path) -> str:
+    """`12345_Jane Doe_hw3.ipynb` -> `12345`; `alice.py` -> `alice` (LMS layouts put the id first)."""
+    name = path.stem if path.is_file() else path.name
+    return _safe(name.split("_", 1)[0] if "_" in name else name)
+
+
+def grader_version(options: BatchOptions) -> str:
+    """A hash of everything that decides a grade besides the submission itself."""
+    digest = hashlib.sha256(json.dumps([options.hidden, options.seed, options.mnist, options.questions,
+                                        options.isolation]).encode())
+    rubric = Path(options.rubric) if options.rubric else PROJECT_ROOT / "graders" / "rubric.toml"
+    files = [rubric] + sorted(p for folder in VERSIONED for p in (PROJECT_ROOT / folder).rglob("*")
+                              if p.suffix in VERSIONED_SUFFIXES and not {"__pycache__", "out"} & set(p.parts))
+    for path in files:
+        digest.update(str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def content_hash(path: Path) -> str:
+    """A hash of a submission's bytes (all files of a folder, by relative path)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    for file in files:
+        digest.update(str(file.relative_to(path) if file != path else file.name).encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def run_grading(submission: Path, out_dir: Path, options: BatchOptions) -> dict[str, str]:
+    """Grade one submission in a child `pytest graders` process; return its output files' texts.
+
+    A grading that crashes or passes `options.timeout_s` still returns a results JSON that
+    says so (every gradebook row is accounted for).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    graded = grade_in_subprocess(options.grading(submission, out_dir), timeout_s=options.timeout_s)
+    if graded.timed_out:
+        failure = f"grading took longer than {options.timeout_s:g} s and was stopped"
+    elif graded.data is None:
+        failure = f"grading crashed:\n{graded.output[-2000:]}"
+    else:
+        failure = None
+    if failure:
+        result = GradingResult.unloadable(str(submission), failure, seed=options.seed, hidden=options.hidden)
+        return {"results.json": json.dumps(to_json(result), indent=2)}
+    return {name: (out_dir / name).read_text(encoding="utf-8") for name in OUTPUT_FILES if (out_dir / name).exists()}
+
+
+def gradebook_row(student: str, result: dict | None) -> dict:
+    """One CSV row: id, total, max, status, then one column per question."""
+    if result is None:
+        return {"id": student, "total": 0, "max": 0, "status": "missing"}
+    row = {"id": student, "total": result.get("score", 0), "max": result.get("max_score", 0),
+           "status": "error" if result.get("error") else "not loaded" if (result.get("load") or {}).get("error")
+           else "graded"}
+    for question in result.get("questions", []):
+        row[question["id"]] = question["score"]
+    return row
+
+
+def write_gradebook(path: Path, rows: list[dict]) -> None:
+    """gradebook.csv, importable into an LMS: fixed columns first, then q1..q7 in order."""
+    questions = sorted({key for row in rows for key in row if re.fullmatch(r"q\d+", key)}, key=lambda q: int(q[1:]))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["id", "total", "max", "status", *questions], restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomically(path, buffer.getvalue())
+
+
+class ProgressLine:
+    """`[12/40] 30% ETA 4m10s last: alice` on stderr (one line, rewritten)."""
+
+    def __init__(self, total: int, *, already: int = 0) -> None:
+        self.total, self.done, self.already = total, already, already
+        self.started = time.monotonic()
+
+    def __call__(self, student: str) -> None:
+        self.done += 1
+        graded = self.done - self.already
+        remaining = (time.monotonic() - self.started) / graded * (self.total - self.done)
+        eta = f"{int(remaining // 60)}m{int(remaining % 60):02d}s"
+        end = "\n" if self.done == self.total else ""
+        print(f"\r[{self.done}/{self.total}] {100 * self.done // self.total}% ETA {eta} last: {student}   ",
+              end=end, file=sys.stderr, flush=True)
+
+
+# -- runners: each yields (entry, outputs) as gradings finish ---------------------------------
+
+def _local_runner(workers: int):
+    def run(entries: list[Entry], options: BatchOptions):
+        with tempfile.TemporaryDirectory(prefix="hw3batch-") as scratch, \
+                ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(run_grading, e.path, Path(scratch) / e.student_id, options): e for e in entries}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+
+    return run
+
+
+def _dask_runner(address: str):
+    def run(entries: list[Entry], options: BatchOptions):
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(address) as client:
+            futures = {client.submit(grade_bytes, e.path.name, pack(e.path), options, pure=False): e for e in entries}
+            for future in dask_completed(futures):
+                yield futures[future], future.result()
+
+    return run
+
+
+def pack(path: Path) -> bytes:
+    """A submission as bytes for a remote worker: a file as it is, a folder as a zip."""
+    if path.is_file():
+        return path.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+            archive.write(file, file.relative_to(path))
+    return buffer.getvalue()
+
+
+def grade_bytes(name: str, data: bytes, options: BatchOptions) -> dict[str, str]:
+    """Grade a packed submission (runs on a Dask worker, which has hw3grader installed)."""
+    with tempfile.TemporaryDirectory(prefix="hw3remote-") as scratch:
+        suffix = Path(name).suffix if Path(name).suffix in SUBMISSION_SUFFIXES else ".zip"
+        submission = Path(scratch) / f"{_safe(Path(name).stem) or 'submission'}{suffix}"
+        submission.write_bytes(data)
+        return run_grading(submission, Path(scratch) / "out", options)
+
+
+# -- the output folder ------------------------------------------------------------------------
+
+def _store(out: Path, entry: Entry, outputs: dict[str, str], version: str) -> None:
+    folder = out / "students" / entry.student_id
+    for name, text in outputs.items():
+        write_text_atomically(folder / name, text)
+    # Written last: a batch killed before this line regrades this student on the next run.
+    key = {"content": content_hash(entry.path), "grader": version, "source": str(entry.path)}
+    write_text_atomically(folder / "meta.json", json.dumps(key, indent=2))
+
+
+def _is_current(out: Path, entry: Entry, version: str) -> bool:
+    meta = out / "students" / entry.student_id / "meta.json"
+    try:
+        key = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return False
+    return key.get("grader") == version and key.get("content") == content_hash(entry.path)
+
+
+def _read_results(out: Path, entry: Entry) -> dict | None:
+    try:
+        return json.loads((out / "students" / entry.student_id / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "student"

@@ -1,0 +1,69 @@
+"""The student's sandbox as graders use it: configured from the rubric, reporting back to the session."""
+
+from __future__ import annotations
+
+from graders.harness.contract import ANSWERS
+from graders.harness.errors import SubmissionError, SubmissionLoadError
+from graders.harness.options import BENCHMARK_ISOLATION, PROJECT_ROOT
+from graders.sandbox.direct import DirectSandbox
+from graders.sandbox.sandbox import Sandbox, SandboxConfig
+
+MAX_ANSWER_CHARS = 20_000
+
+
+class StudentSandbox(Sandbox):
+    """A Sandbox that tells its grading session when the submission's top level cannot be run."""
+
+    session = None  # the GradingSession, set by open_sandbox
+
+    def _ensure_started(self) -> None:
+        try:
+            super()._ensure_started()
+        except SubmissionLoadError as exc:
+            if self.session is not None:
+                self.session.worker_failed_to_load(str(exc))
+            raise
+
+    def collect_answers(self) -> dict:
+        """The free-text ANSWERS, for manual grading ({} when there are none)."""
+        if ANSWERS not in self.names:
+            return {}
+        try:
+            answers = self.get(ANSWERS, timeout=30)
+        except SubmissionError as exc:
+            return {"(error)": str(exc)}
+        if not isinstance(answers, dict):
+            return {"(error)": f"ANSWERS should be a dict of question id to text, got {type(answers).__name__}"}
+        return {str(key): str(value)[:MAX_ANSWER_CHARS] for key, value in answers.items()}
+
+
+class DirectStudentSandbox(DirectSandbox, StudentSandbox):
+    """Benchmark only (see graders.sandbox.direct)."""
+
+
+def open_sandbox(session) -> StudentSandbox:
+    """The (not yet started) sandbox of the session's prepared submission."""
+    from graders.harness.session import SandboxSettings, worker_seed
+
+    settings = session.rubric.section("sandbox", SandboxSettings)
+    direct = session.options.isolation == BENCHMARK_ISOLATION
+    kind = DirectStudentSandbox if direct else StudentSandbox
+    sandbox = kind(session.prepared, seed=worker_seed(session.seed),
+                   config=sandbox_config(settings, isolation="process" if direct else session.options.isolation,
+                                         threads=session.options.threads))
+    sandbox.session = session
+    return sandbox
+
+
+def sandbox_config(settings, *, isolation: str, threads: int | None) -> SandboxConfig:
+    """The worker's timeouts and limits from the rubric's [sandbox] section."""
+    from graders.harness.session import HIDDEN_FROM_WORKER
+    from graders.sandbox.isolation import Limits
+
+    limits = Limits(cpu_seconds=settings.cpu_seconds, processes=settings.processes,
+                    scratch_bytes=int(settings.scratch_mib * 2**20), memory_bytes=int(settings.memory_gib * 2**30),
+                    file_bytes=int(settings.file_mib * 2**20), open_files=settings.open_files,
+                    threads=int(threads or settings.threads))
+    return SandboxConfig(isolation=isolation, call_timeout_s=settings.call_timeout_s,
+                         load_timeout_s=settings.load_timeout_s, limits=limits,
+                         hidden_paths=tuple(PROJECT_ROOT / name for name in HIDDEN_FROM_WORKER))

@@ -1,0 +1,327 @@
+"""q1 probes: run the student's `build_model(hp)` and `make_tuner(...)` inside the worker.
+
+Everything returned is plain data (names, numbers, short strings); a Keras or KerasTuner error
+in student code is returned as its one-line cause rather than raised, so the grader can say
+which point of the search space broke. The student functions a probe needs are
+looked up by the worker and passed in by name.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+MAX_CAUSE_CHARS = 400
+# Lines of a Keras error that name no cause: the cause is on a later line.
+_CONTEXT_PREFIXES = ("Exception encountered when calling", "Arguments received by", "Traceback", "File ",
+                     "During handling", "The above exception")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)):?\s*(.*)$")
+
+
+def declared_space(*, build_model, counts):
+    """Every hyperparameter `build_model` declares: built at its defaults, then with `counts` set.
+
+    Args:
+        counts: layer-count values to set before the second build, e.g. {"conv_layers": 5},
+            so that the per-layer hyperparameters of the deepest model register too.
+    Returns:
+        {"hyperparameters": [description, ...] in declaration order, "builds": [{"label",
+        "error", "layers"}, ...]}.
+    """
+    seen, builds = {}, []
+    for label, preset in (("defaults", {}), ("layer counts at their maxima", counts)):
+        hp = kt.HyperParameters()
+        hp.values.update(preset)
+        model, error = _build(build_model, hp)
+        builds.append({"label": label, "error": error, "layers": _layer_classes(model)})
+        for declared in hp.space:
+            seen.setdefault(declared.name, _describe_hyperparameter(declared))
+    return {"hyperparameters": list(seen.values()), "builds": builds}
+
+
+def corner_build(*, build_model, values, images):
+    """Build at one point of the space and describe the compiled model.
+
+    Args:
+        values: hyperparameter values set before `build_model` runs (its declarations read them).
+        images: a few (n, 28, 28, 1) float32 inputs for one forward pass.
+    Returns:
+        {"error"} when the build failed, else output shape, softmax-ness of the outputs, the
+        final activation, loss, optimizer, learning rate, parameter count; always "undeclared"
+        (names in `values` that build_model never declared).
+    """
+    hp = kt.HyperParameters()
+    hp.values.update(values)
+    model, error = _build(build_model, hp)
+    result = {"error": error, "undeclared": _undeclared(hp, values)}
+    if model is None:
+        return result
+    try:  # called before anything else: a Sequential without an Input is built by its first call
+        outputs = np.asarray(model(np.asarray(images, dtype=np.float32), training=False), dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - student code
+        result["error"] = f"the built model could not be called on a batch of digits: {one_line(exc)}"
+        return result
+    result.update(_compiled(model), output_shape=[None, *(int(d) for d in outputs.shape[1:])],
+                  min_output=float(np.min(outputs)) if outputs.size else None,
+                  row_sums=np.sum(outputs, axis=-1).tolist() if outputs.ndim == 2 else None)
+    return result
+
+
+def budgeted_training(*, build_model, values, x_train, y_train, x_val, y_val, epochs, batch_size):
+    """Build at `values` and train with a fixed budget; measure validation accuracy every epoch.
+
+    The accuracy is computed here from the predictions, so it does not depend on the metrics
+    the student compiled with.
+
+    Returns:
+        {"error", "undeclared", "history": {"epoch", "loss", "accuracy"?, "val_accuracy"},
+        "seconds"}.
+    """
+    hp = kt.HyperParameters()
+    hp.values.update(values)
+    model, error = _build(build_model, hp)
+    result = {"error": error, "undeclared": _undeclared(hp, values), "history": {}}
+    if model is None:
+        return result
+    tracker = _ValidationAccuracy(np.asarray(x_val, dtype=np.float32), np.asarray(y_val), int(batch_size))
+    started = time.perf_counter()
+    try:
+        fitted = model.fit(np.asarray(x_train, dtype=np.float32), np.asarray(y_train), epochs=int(epochs),
+                           batch_size=int(batch_size), callbacks=[tracker], verbose=0, shuffle=True)
+    except Exception as exc:  # noqa: BLE001 - student code
+        result["error"] = f"training failed: {one_line(exc)}"
+        return result
+    history = {"epoch": list(range(1, len(tracker.accuracy) + 1)), "val_accuracy": tracker.accuracy}
+    for key in ("loss", "accuracy"):
+        if key in fitted.history:
+            history[key] = [float(v) for v in fitted.history[key]]
+    result.update(history=history, seconds=time.perf_counter() - started)
+    return result
+
+
+def capped_search(*, make_tuner, build_model, fixed, x_train, y_train, x_val, y_val, max_trials, max_epochs,
+                  batch_size):
+    """Make the student's tuner, describe it, then run a small search with it.
+
+    The oracle's space is replaced by `fixed` (hp.Fixed: the expensive dimensions held small)
+    plus the student's other declared hyperparameters, with tune_new_entries=False; the search
+    stops after `max_trials` trials, and each trial after `max_epochs` epochs. The tuner's files
+    go to a temporary folder in the worker's TMPDIR, which is also the working directory meanwhile.
+
+    Returns:
+        {"tuner": description, "search": {"trials", "best_score", "best_values", "error", "seconds"}},
+        or {"error"} when make_tuner itself failed.
+    """
+    workdir = tempfile.mkdtemp(prefix="q1_tuner-", dir=os.environ.get("TMPDIR"))
+    previous = os.getcwd()
+    os.chdir(workdir)  # a tuner that ignores `directory` writes here, not beside the submission
+    try:
+        directory = os.path.join(workdir, "trials")
+        try:
+            tuner = make_tuner(build_model, directory, "q1_capped")
+        except Exception as exc:  # noqa: BLE001 - student code
+            return {"error": f"make_tuner(...) raised {one_line(exc)}"}
+        description = _describe_tuner(tuner, directory, "q1_capped")
+        if not description["is_tuner"]:
+            return {"tuner": description, "search": {"error": "make_tuner did not return a KerasTuner tuner"}}
+        data = (np.asarray(x_train, dtype=np.float32), np.asarray(y_train),
+                np.asarray(x_val, dtype=np.float32), np.asarray(y_val))
+        search = _search(tuner, fixed, data, int(max_trials), int(max_epochs), int(batch_size))
+        return {"tuner": description, "search": search}
+    finally:
+        os.chdir(previous)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def one_line(error) -> str:
+    """The one line of an exception (or of a formatted traceback) that says what went wrong."""
+    if isinstance(error, BaseException):
+        kind, text = type(error).__name__, str(error)
+    else:
+        kind, text = _last_exception(str(error))
+    lines = [line.strip() for line in _ANSI.sub("", text).splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith(_CONTEXT_PREFIXES)] or lines or [""]
+    cause = f"{kind}: {causes[0]}" if kind and causes[0] else kind or causes[0]
+    return cause[:MAX_CAUSE_CHARS]
+
+
+def _last_exception(trace: str) -> tuple[str, str]:
+    """(type name, message) of the last exception in a traceback text (KerasTuner's trial.message)."""
+    lines = trace.splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        match = _EXCEPTION_LINE.match(lines[index])
+        if match:
+            return match.group(1).rsplit(".", 1)[-1], "\n".join([match.group(2), *lines[index + 1:]])
+    return "", trace
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _build(build_model, hp):
+    """(model, None) or (None, one-line cause)."""
+    try:
+        model = build_model(hp)
+    except Exception as exc:  # noqa: BLE001 - student code
+        return None, one_line(exc)
+    if not isinstance(model, keras.Model):
+        return None, f"build_model returned a {type(model).__module__}.{type(model).__name__}, not a keras Model"
+    return model, None
+
+
+def _describe_hyperparameter(declared) -> dict:
+    config = declared.get_config()
+    kind = type(declared).__name__
+    values = config.get("values")
+    return {
+        "name": declared.name,
+        "type": kind,
+        "min": config.get("min_value"),
+        "max": config.get("max_value"),
+        "step": config.get("step"),
+        "sampling": config.get("sampling"),
+        "values": None if values is None else [_scalar(v) for v in values],
+        "default": _scalar(config["value"] if kind == "Fixed" else getattr(declared, "default", None)),
+        "conditional": bool(config.get("conditions")),
+    }
+
+
+def _scalar(value):
+    return value if isinstance(value, (bool, int, float, str)) or value is None else str(value)
+
+
+def _layer_classes(model) -> list:
+    return [] if model is None else [type(layer).__name__ for layer in model.layers]
+
+
+def _undeclared(hp, values) -> list:
+    return sorted(name for name in values if not any(d.name == name for d in hp.space))
+
+
+def _compiled(model) -> dict:
+    """Loss, optimizer, learning rate, final activation and size of a built model."""
+    optimizer = getattr(model, "optimizer", None)
+    learning_rate = None
+    if optimizer is not None:
+        try:
+            learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        except Exception:  # noqa: BLE001 - a schedule or a custom optimizer
+            learning_rate = None
+    loss, from_logits = _loss(getattr(model, "loss", None))
+    return {
+        "compiled": bool(getattr(model, "compiled", optimizer is not None)),
+        "loss": loss,
+        "from_logits": from_logits,
+        "optimizer": None if optimizer is None else type(optimizer).__name__,
+        "learning_rate": learning_rate,
+        "final_activation": _final_activation(model),
+        "params": int(model.count_params()),
+    }
+
+
+def _loss(loss):
+    if loss is None or isinstance(loss, str):
+        return loss, None
+    config = loss.get_config() if hasattr(loss, "get_config") else {}
+    name = type(loss).__name__ if hasattr(loss, "get_config") else getattr(loss, "__name__", repr(loss)[:80])
+    from_logits = config.get("from_logits") if isinstance(config, dict) else None
+    return name, from_logits if isinstance(from_logits, bool) else None
+
+
+def _final_activation(model):
+    for layer in reversed(model.layers):
+        activation = getattr(layer, "activation", None)
+        if activation is not None:
+            return getattr(activation, "__name__", type(activation).__name__)
+    return None
+
+
+class _ValidationAccuracy(keras.callbacks.Callback):
+    def __init__(self, x_val, y_val, batch_size):
+        super().__init__()
+        self.x_val, self.y_val, self.batch_size, self.accuracy = x_val, y_val, batch_size, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        predictions = self.model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
+        self.accuracy.append(float(np.mean(np.argmax(predictions, axis=-1) == self.y_val)))
+
+
+class _EpochCap(keras.callbacks.Callback):
+    """Stops one trial's training after `epochs` epochs, whatever Hyperband asked for."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs, self.done = epochs, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.done += 1
+        if self.done >= self.epochs:
+            self.model.stop_training = True
+
+
+def _describe_tuner(tuner, directory, project_name) -> dict:
+    oracle = getattr(tuner, "oracle", None)
+    objective = getattr(oracle, "objective", None)
+    return {
+        "class": type(tuner).__name__,
+        "is_tuner": isinstance(tuner, kt.engine.base_tuner.BaseTuner),
+        "is_hyperband": isinstance(tuner, kt.Hyperband),
+        "oracle": type(oracle).__name__,
+        "objective": None if objective is None else str(getattr(objective, "name", objective)),
+        "direction": None if objective is None else str(getattr(objective, "direction", "")),
+        "max_epochs": _scalar(getattr(oracle, "max_epochs", None)),
+        "factor": _scalar(getattr(oracle, "factor", None)),
+        "uses_directory": _same_path(getattr(tuner, "directory", None), directory),
+        "uses_project_name": getattr(tuner, "project_name", None) == project_name,
+        "directory": str(getattr(tuner, "directory", "")),
+    }
+
+
+def _same_path(actual, expected) -> bool:
+    return isinstance(actual, (str, os.PathLike)) and os.path.realpath(actual) == os.path.realpath(expected)
+
+
+def _restrict(oracle, fixed) -> None:
+    """The student's space with the expensive dimensions fixed; names not in it keep their defaults."""
+    restricted = kt.HyperParameters()
+    for name, value in fixed.items():
+        restricted.Fixed(name, value)
+    restricted.merge([hp for hp in oracle.hyperparameters.space if hp.name not in fixed])
+    oracle.hyperparameters = restricted
+    oracle.tune_new_entries = False
+
+
+def _search(tuner, fixed, data, max_trials, max_epochs, batch_size) -> dict:
+    x_train, y_train, x_val, y_val = data
+    oracle = tuner.oracle
+    _restrict(oracle, fixed)
+    oracle.max_trials = max_trials  # Hyperband has no trial limit of its own; the base Oracle honours this
+    started, error = time.perf_counter(), None
+    try:
+        tuner.search(x_train, y_train, validation_data=(x_val, y_val), batch_size=batch_size, verbose=0,
+                     callbacks=[_EpochCap(max_epochs)])
+    except Exception as exc:  # noqa: BLE001 - student code, or KerasTuner giving up on it
+        error = one_line(exc)
+    trials = [_describe_trial(trial) for trial in oracle.trials.values()]
+    scored = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
+    maximise = str(getattr(oracle.objective, "direction", "max")) == "max"
+    best = max(scored, key=lambda t: t["score"] if maximise else -t["score"]) if scored else None
+    return {"trials": trials, "best_score": None if best is None else best["score"],
+            "best_values": None if best is None else best["values"], "error": error,
+            "seconds": time.perf_counter() - started}
+
+
+def _describe_trial(trial) -> dict:
+    score = trial.score
+    finite = isinstance(score, (int, float, np.floating)) and math.isfinite(float(score))
+    values = {str(k): _scalar(v) for k, v in trial.hyperparameters.values.items()}
+    return {"id": str(trial.trial_id), "status": str(trial.status), "score": float(score) if finite else None,
+            "values": values, "message": one_line(trial.message) if trial.message else None}

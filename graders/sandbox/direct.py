@@ -1,0 +1,57 @@
+"""Benchmark only: grade a TRUSTED submission in the grading process itself, with no worker.
+
+`benchmarks/` compares a normal grading with this one to measure what the sandbox machinery
+(the worker process, the wire format, limits, restarts) adds to the raw compute of the same
+checks. It runs submission code unconfined, so it refuses to start unless the environment
+variable HW3_BENCHMARK_DIRECT=1 is set; never use it on a student's submission.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from graders.harness.errors import HarnessError
+from graders.sandbox.sandbox import Sandbox
+
+ENABLE = "HW3_BENCHMARK_DIRECT"
+
+
+class DirectSandbox(Sandbox):
+    """A Sandbox whose 'worker' is this process: the same request handling, no process or wire."""
+
+    isolation_name = "direct (benchmark only, unconfined)"
+
+    def __init__(self, *args, **kwargs) -> None:
+        if os.environ.get(ENABLE) != "1":
+            raise HarnessError(f"--isolation direct runs code unconfined; it is for benchmarks ({ENABLE}=1)")
+        super().__init__(*args, **kwargs)
+        self.isolation = self.isolation_name
+        self._namespace: dict | None = None
+
+    @property
+    def isolation_description(self) -> str:
+        return self.isolation_name
+
+    def _ensure_started(self) -> None:
+        if self._namespace is not None:
+            return
+        from graders.inside import worker  # imported here: it puts the harness folder on sys.path
+
+        submission_dir = self._write_files()
+        config = {"submission_dir": str(submission_dir), "scratch_dir": str(submission_dir), "in_process": True,
+                  "units": [[unit.filename, unit.origin] for unit in self.prepared.units], "seed": self.seed}
+        started = time.perf_counter()
+        self._namespace = worker._new_namespace()
+        self.load_problems = worker._load_units(config, self._namespace)
+        self.names = sorted(self._namespace)
+        self.load_seconds += time.perf_counter() - started
+        self.starts += 1
+
+    def _exchange(self, request: dict, timeout: float, *, what: str) -> dict:
+        from graders.inside import worker
+
+        return worker._serve(request, self._namespace)
+
+    def peak_rss_bytes(self) -> int:
+        return 0

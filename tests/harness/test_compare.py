@@ -1,0 +1,70 @@
+"""The one comparison rule |a-b| <= atol + rtol*|b|, its messages, and the type checks."""
+
+import numpy as np
+import pytest
+
+from graders.harness.compare import as_array, as_int, as_number, require_close
+from graders.harness.errors import CheckFailed, Unanswered, WrongType
+
+
+def test_equal_integers_pass_and_a_mismatch_names_quantity_expected_and_actual():
+    require_close(124, 124, what="row 2 height")
+    with pytest.raises(CheckFailed) as failure:
+        require_close(126, 124, what="row 2 height")
+    assert str(failure.value) == "row 2 height: expected 124, got 126"
+
+
+def test_rule_boundary_is_inclusive():
+    require_close(1.0 + 0.1 + 0.01 * 1.0, 1.0, what="y", atol=0.1, rtol=0.01 + 1e-12)
+    with pytest.raises(CheckFailed, match=r"allowed \|diff\| <= 0.1 \+ 0.01\*\|expected\|"):
+        require_close(1.0 + 0.1 + 0.0101, 1.0, what="y", atol=0.1, rtol=0.01)
+
+
+def test_array_message_names_the_worst_element_and_the_count():
+    expected = np.zeros((3, 4))
+    actual = expected.copy()
+    actual[1, 2] = 5.0
+    actual[2, 3] = 0.5
+    with pytest.raises(CheckFailed) as failure:
+        require_close(actual, expected, what="y (training)", atol=0.1)
+    message = str(failure.value)
+    assert "2 of 12 values differ" in message and "worst at index (1, 2): expected 0, got 5" in message
+
+
+def test_nan_fails_and_shape_mismatch_is_named():
+    with pytest.raises(CheckFailed, match="got nan"):
+        require_close(float("nan"), 1.0, what="r2", atol=1.0)
+    with pytest.raises(CheckFailed, match="worst at index"):
+        require_close(np.array([1.0, np.inf]), np.array([1.0, 2.0]), what="y", atol=1e9)
+    with pytest.raises(CheckFailed, match=r"expected shape \(2,\), got shape \(3,\)"):
+        require_close(np.ones(3), np.ones(2), what="y")
+
+
+@pytest.mark.parametrize("value, expected", [(3, 3), (3.0, 3), (-2, -2)])
+def test_as_int_accepts_integers_and_integral_floats(value, expected):
+    assert as_int(value, what="n") == expected
+
+
+@pytest.mark.parametrize("value", [3.5, "3", True, [3], float("nan")])
+def test_as_int_refuses_everything_else(value):
+    with pytest.raises(WrongType, match="n: expected an integer"):
+        as_int(value, what="n")
+
+
+def test_as_number_and_as_array():
+    assert as_number(2, what="x") == 2.0
+    with pytest.raises(WrongType):
+        as_number("2", what="x")
+    assert as_array([[1, 2]], what="a", shape=(1, 2)).dtype == np.float64
+    with pytest.raises(WrongType, match="shape"):
+        as_array([1, 2, 3], what="a", shape=(2,))
+    with pytest.raises(WrongType, match="ragged"):
+        as_array([[1], [1, 2]], what="a")
+    with pytest.raises(WrongType, match="numeric"):
+        as_array(["a"], what="a")
+
+
+def test_none_is_an_unanswered_placeholder():
+    for convert in (as_int, as_number, as_array):
+        with pytest.raises(Unanswered, match="n: no answer yet"):
+            convert(None, what="n")

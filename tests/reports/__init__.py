@@ -1,0 +1,1 @@
+"""Tests of reports/: the HTML report, Gradescope export and the class page."""

@@ -1,0 +1,1 @@
+"""Tests of graders.sandbox, and the attack suite."""
