@@ -31,8 +31,9 @@ def run_grader(submission, out_dir: Path, *, questions=None, args=(), rubric_ove
         options: further GradingOptions fields (seed, select, isolation, ...).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    rubric = str(write_rubric(out_dir / "rubric.toml", rubric_overrides)) if rubric_overrides else None
-    grading = GradingOptions(submission=str(submission), questions=tuple(questions or ()), rubric=rubric,
+    if rubric_overrides:
+        options["rubric"] = str(write_rubric(out_dir / "rubric.toml", rubric_overrides))
+    grading = GradingOptions(submission=str(submission), questions=tuple(questions or ()),
                              extra_args=("-q", *args), **options).with_outputs(out_dir)
     graded = grade_in_subprocess(grading, timeout_s=timeout, env=env)
     return graded.data, graded

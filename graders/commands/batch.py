@@ -53,10 +53,11 @@ class BatchOptions:
     threads: int = 1
     isolation: str = "auto"
     questions: tuple[str, ...] = ()  # empty: every question
+    parallel: int = 1  # gradings at once on this machine
 
     def grading(self, submission: Path, out_dir: Path) -> GradingOptions:
         return GradingOptions(submission=str(submission), hidden=self.hidden, seed=self.seed, rubric=self.rubric,
-                              mnist=self.mnist, isolation=self.isolation, threads=self.threads,
+                              mnist=self.mnist, isolation=self.isolation, threads=self.threads, parallel=self.parallel,
                               questions=self.questions, extra_args=("-q",)).with_outputs(out_dir)
 
 
@@ -97,7 +98,7 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
     entries = discover(Path(class_dir))
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     options = BatchOptions(class_seed(out, seed, hidden=hidden), hidden, rubric, mnist, timeout_s, threads,
-                           isolation, tuple(questions or ()))
+                           isolation, tuple(questions or ()), parallel=max(1, workers) if not scheduler else 1)
     version = grader_version(options)
     todo = [e for e in entries if not _is_current(out, e, version)]
     report = progress or ProgressLine(len(entries), already=len(entries) - len(todo))

@@ -45,6 +45,7 @@ class GradingOptions:
     mnist: str | None = None
     isolation: str = "auto"
     threads: int | None = None
+    parallel: int = 1  # gradings sharing this machine at once (hw3grade batch --workers): they share its memory
     questions: tuple[str, ...] = ()
     select: str | None = None
     extra_args: tuple[str, ...] = field(default=(), compare=False)  # e.g. "-q", for a caller's display
@@ -65,7 +66,8 @@ class GradingOptions:
                 "--submission", str(self.submission), "--isolation", self.isolation]
         flags = {"--seed": self.seed, "--json": self.json_path, "--report": self.report_path,
                  "--gradescope": self.gradescope_path, "--rubric": self.rubric, "--mnist": self.mnist,
-                 "--threads": self.threads, "-k": self.select}
+                 "--threads": self.threads, "--parallel": self.parallel if self.parallel != 1 else None,
+                 "-k": self.select}
         for flag, value in flags.items():
             if value is not None:
                 args += [flag, str(value)]

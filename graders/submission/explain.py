@@ -51,3 +51,15 @@ def skipped_hint(prepared: PreparedSubmission, name, *, is_global: bool = False)
                 f"the grader does not run notebook experiments: {advice}"
             )
     return ""
+
+
+def locate(prepared: PreparedSubmission, filename: str, line: int) -> str:
+    """Where line `line` of the worker's file `filename` is in the student's own files.
+
+    Returns:
+        e.g. "hw3.py, line 12"; for a notebook, its cell and the line in that cell.
+    """
+    for unit in prepared.units:
+        if unit.filename == filename:
+            return f"{unit.origin}, line {line}"
+    return f"{filename}, line {line}"
