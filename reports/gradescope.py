@@ -29,7 +29,7 @@ def gradescope_json(result: GradingResult) -> dict:
             if check.status == "skipped":
                 continue
             tests.append({
-                "name": f"{check.id} ({question.title})",
+                "name": f"{question.id} · {check.title or check.id} [{check.id}]",
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": "passed" if check.status == "passed" else "failed",

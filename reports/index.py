@@ -1,32 +1,112 @@
-"""The class overview of a batch: the score distribution, each check's failure rate, every report."""
+"""The class page of a batch: the students first, each question's mean and median, what the class got wrong.
+
+What a TA reads before the next lecture: the students table (sortable without any script: one
+pre-sorted copy per column, shown with CSS :target), the questions' mean and median, the most common
+diagnosed mistakes with who made them, the checks' failure rates (grader errors counted apart from
+student failures), and the score distribution.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import statistics
+from collections import Counter, defaultdict
 from pathlib import Path
 
-from graders.harness.results import write_text_atomically
+from graders.harness.results import UNANSWERED_CAUSES, write_text_atomically
 from reports.render import _ENVIRONMENT
 
 BINS = 10
+NOT_GRADED_CAUSE = "NotLoaded"
 
 
-def index_view(students: list[tuple[str, dict | None]]) -> dict:
-    """What index.html shows, from (student id, results JSON or None) pairs."""
-    rows, failures, attempts = [], Counter(), Counter()
+def index_view(students: list[tuple[str, dict | None]], *, similarity=None) -> dict:
+    """What index.html shows, from (student id, results JSON or None) pairs.
+
+    Args:
+        similarity: the class's code-similarity view (reports/similarity.py), or None.
+    """
+    rows = [_student_row(student, result or {}) for student, result in students]
+    questions = sorted({q for row in rows for q in row["questions"]}, key=lambda q: int(q[1:]) if q[1:].isdigit() else 0)
+    return {"students": rows, "questions": questions, "orders": _orders(rows, questions),
+            "question_stats": _question_stats(rows, questions), "mistakes": common_mistakes(students),
+            "checks": check_rates(students), "histogram": histogram(rows), "similarity": similarity}
+
+
+def _student_row(student: str, result: dict) -> dict:
+    load_error = (result.get("load") or {}).get("error")
+    status = "error" if result.get("error") else "not loaded" if load_error else "missing" if not result else "graded"
+    return {"id": student, "score": float(result.get("score", 0.0)), "max": float(result.get("max_score", 0.0)),
+            "status": status, "note": result.get("error") or load_error or "",
+            "questions": {q["id"]: (float(q["score"]), float(q["max_score"])) for q in result.get("questions", [])},
+            "report": f"students/{student}/report.html"}
+
+
+def _orders(rows: list[dict], questions: list[str]) -> list[dict]:
+    """One pre-sorted copy of the students per sortable column (the id order is the default)."""
+    def by(column):
+        if column == "total":
+            return sorted(rows, key=lambda r: (-r["score"], r["id"]))
+        return sorted(rows, key=lambda r: (-r["questions"].get(column, (0.0, 0.0))[0], r["id"]))
+
+    orders = [{"key": column, "label": column, "rows": by(column)} for column in ("total", *questions)]
+    return orders + [{"key": "id", "label": "id", "rows": sorted(rows, key=lambda r: r["id"])}]
+
+
+def _question_stats(rows: list[dict], questions: list[str]) -> list[dict]:
+    stats = []
+    for question in questions:
+        scores = [row["questions"][question] for row in rows if question in row["questions"]]
+        fractions = [score / top for score, top in scores if top > 0]
+        top = max((t for _, t in scores), default=0.0)
+        stats.append({"id": question, "n": len(scores), "max": top,
+                      "mean": statistics.fmean(s for s, _ in scores) if scores else 0.0,
+                      "median": statistics.median(s for s, _ in scores) if scores else 0.0,
+                      "mean_percent": 100 * statistics.fmean(fractions) if fractions else 0.0})
+    return stats
+
+
+def common_mistakes(students: list[tuple[str, dict | None]]) -> list[dict]:
+    """Each diagnosed mistake (else each failed check) with the number of students and who they are.
+
+    A student who left a question unanswered is counted under "not attempted" for it, once, not
+    under every check of the question.
+    """
+    who: dict[tuple[str, str], set] = defaultdict(set)
     for student, result in students:
-        result = result or {}
-        rows.append({"id": student, "score": result.get("score", 0.0), "max": result.get("max_score", 0.0),
-                     "error": result.get("error", "" if result else "no results"),
-                     "report": f"students/{student}/report.html"})
-        for question in result.get("questions", []):
+        for question in (result or {}).get("questions", []):
             for check in question["checks"]:
-                if check["status"] != "skipped":
-                    attempts[check["id"]] += 1
-                    failures[check["id"]] += check["status"] != "passed"
-    rates = sorted(({"id": c, "failed": failures[c], "of": attempts[c], "rate": failures[c] / attempts[c]}
-                    for c in attempts), key=lambda item: (-item["rate"], item["id"]))
-    return {"students": rows, "checks": rates, "histogram": histogram(rows)}
+                if check["status"] != "failed" or check.get("cause") == NOT_GRADED_CAUSE:
+                    continue
+                who[(question["id"], _mistake_of(check))].add(student)
+    mistakes = [{"question": question, "mistake": mistake, "count": len(ids), "students": sorted(ids)}
+                for (question, mistake), ids in who.items()]
+    return sorted(mistakes, key=lambda m: (-m["count"], m["question"], m["mistake"]))
+
+
+def _mistake_of(check: dict) -> str:
+    if check.get("cause") in UNANSWERED_CAUSES:
+        return "not attempted"
+    diagnosis = (check.get("details") or {}).get("diagnosis")
+    if isinstance(diagnosis, list):
+        diagnosis = "; ".join(map(str, diagnosis))
+    return str(diagnosis) if diagnosis else f"failed: {check.get('title') or check['id']}"
+
+
+def check_rates(students: list[tuple[str, dict | None]]) -> list[dict]:
+    """Per check: how many students failed it, and how many hit a grader error on it (counted apart)."""
+    failed, errors, attempts, titles = Counter(), Counter(), Counter(), {}
+    for _, result in students:
+        for question in (result or {}).get("questions", []):
+            for check in question["checks"]:
+                if check["status"] == "skipped":
+                    continue
+                attempts[check["id"]] += 1
+                failed[check["id"]] += check["status"] == "failed"
+                errors[check["id"]] += check["status"] == "error"
+                titles[check["id"]] = check.get("title") or check["id"]
+    rates = [{"id": c, "title": titles[c], "failed": failed[c], "errors": errors[c], "of": attempts[c],
+              "rate": failed[c] / attempts[c]} for c in attempts]
+    return sorted(rates, key=lambda item: (-item["errors"], -item["rate"], item["id"]))
 
 
 def histogram(rows: list[dict]) -> list[dict]:
@@ -40,7 +120,7 @@ def histogram(rows: list[dict]) -> list[dict]:
             for i, count in enumerate(counts)]
 
 
-def write_index(path: Path, students: list[tuple[str, dict | None]]) -> None:
+def write_index(path: Path, students: list[tuple[str, dict | None]], *, similarity=None) -> None:
     """Render index.html for a batch's output folder."""
-    html = _ENVIRONMENT.get_template("index.html.j2").render(v=index_view(students))
+    html = _ENVIRONMENT.get_template("index.html.j2").render(v=index_view(students, similarity=similarity))
     write_text_atomically(Path(path), html)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from graders.harness.results import UNANSWERED_CAUSES
 from reports.details import Details, LayerRow, check_details, plain_text
 
 STATUS_ORDER = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}
@@ -17,9 +18,14 @@ CONFINED_ISOLATION = "bubblewrap"  # "bubblewrap+cgroup" too: the level comes be
 HEADLINE_CHARS = 160
 
 
+NOT_GRADED_CAUSE = "NotLoaded"  # errors.NotLoaded: the submission did not load, said once at the top
+
+
 @dataclass(frozen=True)
 class CheckView:
     id: str
+    title: str  # the check in words; the id is shown beside it, smaller
+    label: str  # the status as shown: passed, failed, error, skipped, not attempted, not graded
     status: str
     score: float
     max_score: float
@@ -44,6 +50,7 @@ class QuestionView:
     counts: dict
     checks: list[CheckView]
     layer_rows: list[LayerRow]
+    not_attempted: str  # why the question reads as not attempted, or ""
 
 
 def report_view(data: dict) -> dict:
@@ -60,6 +67,8 @@ def report_view(data: dict) -> dict:
         "percent": percent(score, max_score),
         "hidden": bool(data.get("hidden")),
         "hidden_skipped": sum(1 for q in questions for c in q.checks if c.hidden and c.status == "skipped"),
+        "partial": bool(data.get("partial")),
+        "graded_questions": [plain_text(q) for q in data.get("graded_questions") or []],
         "questions": questions,
         "isolation": isolation,
         "isolation_warning": isolation.partition("+")[0] != CONFINED_ISOLATION,
@@ -90,7 +99,7 @@ def question_view(question: dict) -> QuestionView:
     score, max_score = float(question.get("score", 0)), float(question.get("max_score", 0))
     counts = {status: sum(1 for c in checks if c.status == status) for status in STATUS_ORDER}
     return QuestionView(str(question.get("id", "?")), str(question.get("title", "")), score, max_score,
-                        percent(score, max_score), counts, checks, rows)
+                        percent(score, max_score), counts, checks, rows, plain_text(question.get("not_attempted") or ""))
 
 
 def check_view(check: dict) -> CheckView:
@@ -101,9 +110,19 @@ def check_view(check: dict) -> CheckView:
         headline = headline[:HEADLINE_CHARS] + "…"
     full = message if message.strip() != headline else ""
     check_id = str(check.get("id", "?"))
-    return CheckView(check_id, status, float(check.get("score", 0)), float(check.get("max_score", 0)),
-                     bool(check.get("hidden")), headline, full, status in EXPANDED,
-                     check_details(check_id, check.get("details") or {}))
+    label = _label(status, str(check.get("cause") or ""))
+    return CheckView(check_id, plain_text(check.get("title") or check_id), label, status, float(check.get("score", 0)),
+                     float(check.get("max_score", 0)), bool(check.get("hidden")), headline, full,
+                     status in EXPANDED and label == status, check_details(check_id, check.get("details") or {}))
+
+
+def _label(status: str, cause: str) -> str:
+    """Unanswered and not-loaded checks are said once per question or at the top: they start collapsed."""
+    if status != "failed":
+        return status
+    if cause == NOT_GRADED_CAUSE:
+        return "not graded"
+    return "not attempted" if cause in UNANSWERED_CAUSES else status
 
 
 def percent(score: float, max_score: float) -> float:

@@ -23,6 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from graders.harness.results import CheckResult, GradingResult, QuestionResult
+from reports.index import write_index
 from reports.render import write_report
 from tests.grading import run_grader, sample_path
 from tests.reports.test_report import IMG, INJECTIONS, SCRIPT, rich_result
@@ -163,6 +165,13 @@ class Browser:
             raise RuntimeError(f"the DOM probe failed: {probe['exceptionDetails']}")
         return {**probe["result"]["value"], "console_errors": console_errors(self.events)}
 
+    def evaluate(self, expression: str):
+        """The value of a JavaScript expression in the page (a DevTools evaluation, not a page script)."""
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"evaluation failed: {result['exceptionDetails']}")
+        return result["result"]["value"]
+
     def screenshot(self, path: Path) -> Path:
         height = self.call("Page.getLayoutMetrics")["cssContentSize"]["height"]
         clip = {"x": 0, "y": 0, "width": 1200, "height": min(height, 12000), "scale": 1}
@@ -285,3 +294,45 @@ def test_every_kind_of_details_in_chromium(browser, tmp_path):
     assert page["charts"] == 4 and page["warning"]
     assert all(injection in page["text"] for injection in INJECTIONS)
     assert browser.print_pdf(tmp_path / "rich.pdf").read_bytes().startswith(b"%PDF")
+
+
+# What the class page test reads: the headings in order, the visible students table, the mistakes.
+CLASS_PROBE = """(() => {
+  const visible = [...document.querySelectorAll("table.students")].filter(t => t.offsetParent !== null);
+  return {
+    headings: [...document.querySelectorAll("h2")].map(h => h.textContent.trim()),
+    visible: visible.length,
+    sorted_by: visible.length ? visible[0].dataset.sortedBy : null,
+    order: visible.length ? [...visible[0].querySelectorAll("tr[data-student]")].map(r => r.dataset.student) : [],
+    mistakes: [...document.querySelectorAll("#mistakes tr[data-mistake]")].map(r =>
+      ({mistake: r.dataset.mistake, count: Number(r.cells[2].textContent), who: r.cells[3].textContent.trim()})),
+  };
+})()"""
+
+
+def class_result(score: float, diagnosis: str | None, note: str = "") -> dict:
+    from graders.harness.results import to_json
+
+    checks = [CheckResult("q6.train.output", "failed" if diagnosis else "passed", 0.0 if diagnosis else 2.0, 2.0,
+                          "y differs", details={"diagnosis": diagnosis} if diagnosis else {}, cause="CheckFailed"),
+              CheckResult("q6.inference", "passed", score, score)]
+    result = GradingResult(submission=note or "s", seed=1, hidden=False, isolation="bubblewrap", dataset={},
+                           duration_s=1.0, questions=[QuestionResult("q6", "BatchNorm", checks)])
+    return to_json(result)
+
+
+def test_class_page_opens_with_students_sorts_without_script_and_lists_common_mistakes(browser, tmp_path):
+    students = [("ann", class_result(3.0, "unbiased variance")), ("bob", class_result(9.0, None)),
+                ("cy", class_result(1.0, "unbiased variance")), ("dee", class_result(5.0, SCRIPT))]
+    write_index(tmp_path / "index.html", students)
+    page = browser.open(tmp_path / "index.html")
+    assert page["scripts"] == 0 and page["handlers"] == 0 and page["console_errors"] == []
+    state = browser.evaluate(CLASS_PROBE)
+    assert state["headings"][0] == "Students", "the students table comes first"
+    assert (state["visible"], state["sorted_by"], state["order"]) == (1, "id", ["ann", "bob", "cy", "dee"])
+    assert state["mistakes"][0] == {"mistake": "unbiased variance", "count": 2, "who": "ann, cy"}
+    assert SCRIPT in [m["mistake"] for m in state["mistakes"]], "a hostile diagnosis is shown as text"
+    browser.call("Runtime.evaluate", expression="document.querySelector('a[href=\\'#by-total\\']').click()")
+    state = browser.evaluate(CLASS_PROBE)
+    assert (state["visible"], state["sorted_by"], state["order"]) == (1, "total", ["bob", "dee", "ann", "cy"])
+    browser.screenshot(tmp_path / "class.png")

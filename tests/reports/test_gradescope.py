@@ -76,7 +76,8 @@ def test_reference_sample_validates_against_the_documented_fields(reference_run)
     assert documented_field_problems(document) == []
     assert document["score"] == data["score"] == data["max_score"] > 0
     checks = [c for q in data["questions"] for c in q["checks"] if c["status"] != "skipped"]
-    assert [t["name"].split()[0] for t in document["tests"]] == [c["id"] for c in checks]
+    assert [t["name"].rsplit("[", 1)[1].rstrip("]") for t in document["tests"]] == [c["id"] for c in checks]
+    assert all(t["name"].startswith(f"{c['id'].split('.')[0]} · {c['title']}") for t, c in zip(document["tests"], checks))
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in document["tests"])
     assert document["output_format"] == document["test_output_format"] == "text", "a student's text stays text"
 
