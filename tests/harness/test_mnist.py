@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from graders.harness.errors import HarnessError
-from graders.harness.mnist import load_mnist, resolve_mnist_source
+from graders.harness.mnist import load_mnist, resolve_mnist_source, stratified_split
 
 IDX_NAMES = {
     "x_train": "train-images-idx3-ubyte",
@@ -307,3 +307,19 @@ def test_idx_corrupt_gzip_raises(tmp_path):
     with pytest.raises(HarnessError, match="cannot be read") as raised:
         load_mnist(seed=0, source=directory)
     assert str(broken) in str(raised.value)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 1234, 2**31 + 7])
+@pytest.mark.parametrize("counts", [[500] * 10, [7, 3, 11, 2], [40, 41, 39, 60]])
+def test_stratified_split_is_scikit_learns(seed, counts):
+    from sklearn.model_selection import train_test_split
+
+    y = np.repeat(np.arange(len(counts)), counts)
+    ours = stratified_split(y, test_fraction=0.2, seed=seed)
+    theirs = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed, shuffle=True)
+    assert [list(a) for a in ours] == [list(b) for b in theirs]
+
+
+def test_a_64_bit_seed_splits_too():
+    split = load_mnist(seed=2**63 - 25)
+    assert len(split.y_train) == 4000 and np.bincount(split.y_test).tolist() == [100] * 10
