@@ -77,7 +77,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", CHECK_MARKER)
     options = options_from_pytest(config)
     seed, source = resolve_seed(options.seed, hidden=options.hidden)
-    config.stash[SESSION_KEY] = GradingSession(options=options, seed=seed, seed_source=source)
+    grading = GradingSession(options=options, seed=seed, seed_source=source)
+    grading.mark("start_to_configure_s")  # the Python and pytest start, up to this plugin
+    config.stash[SESSION_KEY] = grading
 
 
 @pytest.hookimpl(trylast=True)

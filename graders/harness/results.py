@@ -73,6 +73,7 @@ class GradingResult:
     graded_questions: list[str] = field(default_factory=list)
     partial: bool = False  # only some questions or checks were graded (-k, --questions): the total is partial
     error: str = ""  # the grading itself failed (a batch's crash or timeout): no check ran
+    profile: dict = field(default_factory=dict)  # where the grading's seconds went (see GradingSession.profile)
 
     @classmethod
     def unloadable(cls, submission: str, message: str, *, seed: int, hidden: bool) -> "GradingResult":
@@ -117,6 +118,7 @@ def to_json(result: GradingResult) -> dict:
         "answers": result.answers,
         "versions": result.versions,
         "worker": result.worker,
+        **({"profile": result.profile} if result.profile else {}),
         **({"error": result.error} if result.error else {}),
     }
 
@@ -128,7 +130,7 @@ def from_json(data: dict) -> GradingResult:
         for q in data["questions"]
     ]
     fields = ("submission", "seed", "hidden", "isolation", "dataset", "duration_s")
-    extras = {key: data.get(key, {}) for key in ("load", "answers", "versions", "worker")}
+    extras = {key: data.get(key, {}) for key in ("load", "answers", "versions", "worker", "profile")}
     return GradingResult(**{key: data[key] for key in fields}, questions=questions, **extras,
                          graded_questions=list(data.get("graded_questions", [])), partial=bool(data.get("partial")),
                          error=str(data.get("error", "")))

@@ -62,6 +62,7 @@ class GradingSession:
     dataset: dict = field(default_factory=dict)
     worker: dict = field(default_factory=dict)
     rubric: object = None
+    profile: dict = field(default_factory=dict)  # where this grading's seconds went (benchmarks/bench.py prints it)
     _split: object = None
 
     # -- the submission and its sandbox ---------------------------------------------------
@@ -70,6 +71,8 @@ class GradingSession:
         """Read and parse the submission (nothing of it runs); record why, if it cannot be loaded."""
         from graders.submission.loader import prepare_submission
 
+        self.mark("collection_s")
+        started = time.perf_counter()
         try:
             self.prepared = prepare_submission(self.options.submission)
         except SubmissionLoadError as exc:
@@ -77,6 +80,8 @@ class GradingSession:
             self.load = {"error": self.load_error}
             self.isolation = "none (the submission did not load)"
             return
+        finally:
+            self.profile["read_submission_s"] = round(time.perf_counter() - started, 3)
         self.load = self.prepared.to_json()
 
     def open_student(self):
@@ -91,6 +96,7 @@ class GradingSession:
         """Record the answers and the isolation that actually ran, then close the worker."""
         self.answers = sandbox.collect_answers()
         self.isolation = sandbox.isolation_description
+        self.mark("checks_s")
         self.worker = {"starts": sandbox.starts, "load_s": round(sandbox.load_seconds, 3),
                        "peak_rss_mb": round(sandbox.peak_rss_bytes() / 2**20, 1)}
         if sandbox.load_problems:  # what failed while the worker ran the submission's top level
@@ -148,6 +154,7 @@ class GradingSession:
         from reports.gradescope import write_gradescope
         from reports.render import write_fallback_report, write_report
 
+        started = time.perf_counter()
         result = self.build_result(duration_s=duration_s)
         if self.options.json_path:
             write_json(result, self.options.json_path)
@@ -158,7 +165,26 @@ class GradingSession:
             raise
         if self.options.gradescope_path:
             write_gradescope(result, self.options.gradescope_path)
+        if self.options.json_path:  # rewritten with the profile completed: the outputs' own cost included
+            result.profile = self.finished_profile(outputs_s=time.perf_counter() - started)
+            write_json(result, self.options.json_path)
         return result
+
+    def mark(self, phase: str) -> None:
+        """Record the seconds since the previous mark (the first: since the grading process started) as `phase`."""
+        now = time.perf_counter()
+        previous = self.profile.get("_last", _process_started())
+        self.profile.setdefault(phase, round(now - previous, 3))
+        self.profile["_last"] = now
+
+    def finished_profile(self, *, outputs_s: float) -> dict:
+        """The profile as the results JSON records it."""
+        import sys
+
+        profile = {key: value for key, value in self.profile.items() if not key.startswith("_")}
+        return {**profile, "outputs_s": round(outputs_s, 3),
+                "grader_imported_tensorflow": "tensorflow" in sys.modules,
+                "checks_by_question_s": _seconds_by_question(self.results.values())}
 
     def exit_code(self, pytest_status: int) -> int:
         """README "Exit codes": all passed, some failed, not loaded, grader error (pytest's own kept)."""
@@ -186,6 +212,28 @@ class GradingSession:
             return self.mnist().describe()
         except Exception:  # noqa: BLE001 - the description is informative only; a data error shows in q1/q7
             return {}
+
+
+def _process_started() -> float:
+    """When this process started, on the perf_counter clock (from /proc; now if unknown)."""
+    import os
+
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            ticks = int(stat.read().rpartition(")")[2].split()[19])
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            age = float(uptime.read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+        return time.perf_counter() - age
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter()
+
+
+def _seconds_by_question(checks) -> dict:
+    seconds: dict[str, float] = {}
+    for check in checks:
+        question = check.id.partition(".")[0]
+        seconds[question] = round(seconds.get(question, 0.0) + check.duration_s, 3)
+    return seconds
 
 
 def worker_seed(seed: int) -> int:
