@@ -1,0 +1,1 @@
+"""The speed and memory benchmark (benchmarks/bench.py) and what it measures with."""

@@ -1,0 +1,94 @@
+"""What the benchmark measures with: one timed grading, the batch's peak memory, a profile's rows."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from graders.harness.options import GradingOptions
+from graders.harness.run import grade_in_subprocess
+from graders.sandbox.direct import ENABLE as DIRECT_SWITCH
+
+
+def grade_once(submission: Path, questions: list[str], *, isolation: str = "auto", hidden: bool = False,
+               seed: int | None = None, select: str | None = None) -> tuple[float, dict]:
+    """Wall seconds and results JSON of one `pytest graders` run on `submission`, as a student or TA starts it."""
+    options = GradingOptions(submission=str(submission), questions=tuple(questions), threads=os.cpu_count() or 1,
+                             isolation=isolation, hidden=hidden, seed=seed, select=select, extra_args=("-q",))
+    env = {DIRECT_SWITCH: "1"} if isolation == "direct" else {}
+    started = time.perf_counter()
+    graded = grade_in_subprocess(options, timeout_s=3600, env=env)
+    if graded.data is None:
+        raise RuntimeError(f"grading {submission} wrote no results:\n{graded.output[-3000:]}")
+    return time.perf_counter() - started, graded.data
+
+
+def profile_rows(result: dict) -> list[tuple[str, str]]:
+    """The profile of a results JSON as (phase, seconds) rows, in the order a grading goes through them."""
+    profile, worker = result.get("profile", {}), result.get("worker", {})
+    rows = [("python + pytest start, up to the plugin", profile.get("start_to_configure_s")),
+            ("collecting the graders", profile.get("collection_s")),
+            ("reading the submission (no code runs)", profile.get("read_submission_s")),
+            ("worker start: its imports (TensorFlow) and the submission's top level", worker.get("load_s"))]
+    for question, seconds in profile.get("checks_by_question_s", {}).items():
+        rows.append((f"{question} checks (worker start included in the first)", seconds))
+    rows += [("JSON, report and Gradescope outputs", profile.get("outputs_s")),
+             ("grading process imported TensorFlow", profile.get("grader_imported_tensorflow")),
+             ("worker peak RSS (MB)", worker.get("peak_rss_mb")), ("whole grading (duration_s)", result["duration_s"])]
+    return [(phase, "?" if value is None else str(value)) for phase, value in rows]
+
+
+def machine_ram_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+class PeakMemory:
+    """The peak summed resident memory of this process and all its descendants, sampled every 0.2 s."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, sum(_rss(pid) for pid in _descendants(os.getpid())))
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    parent = int(stat.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, pending = [root], [root]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
