@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from graders.harness.results import GradingResult, write_text_atomically
+from graders.harness.results import GradingResult, default_title, write_text_atomically
 from reports.details import check_details
 
 MAX_OUTPUT_CHARS = 20_000
@@ -29,7 +29,7 @@ def gradescope_json(result: GradingResult) -> dict:
             if check.status == "skipped":
                 continue
             tests.append({
-                "name": f"{question.id} · {check.title or check.id} [{check.id}]",
+                "name": f"{question.id} · {check.title or default_title(check.id)} [{check.id}]",
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": "passed" if check.status == "passed" else "failed",

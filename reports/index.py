@@ -12,7 +12,7 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from graders.harness.results import UNANSWERED_CAUSES, write_text_atomically
+from graders.harness.results import UNANSWERED_CAUSES, default_title, write_text_atomically
 from reports.render import _ENVIRONMENT
 
 BINS = 10
@@ -89,7 +89,7 @@ def _mistake_of(check: dict) -> str:
     diagnosis = (check.get("details") or {}).get("diagnosis")
     if isinstance(diagnosis, list):
         diagnosis = "; ".join(map(str, diagnosis))
-    return str(diagnosis) if diagnosis else f"failed: {check.get('title') or check['id']}"
+    return str(diagnosis) if diagnosis else f"failed: {check.get('title') or default_title(check['id'])}"
 
 
 def check_rates(students: list[tuple[str, dict | None]]) -> list[dict]:
@@ -103,7 +103,7 @@ def check_rates(students: list[tuple[str, dict | None]]) -> list[dict]:
                 attempts[check["id"]] += 1
                 failed[check["id"]] += check["status"] == "failed"
                 errors[check["id"]] += check["status"] == "error"
-                titles[check["id"]] = check.get("title") or check["id"]
+                titles[check["id"]] = check.get("title") or default_title(check["id"])
     rates = [{"id": c, "title": titles[c], "failed": failed[c], "errors": errors[c], "of": attempts[c],
               "rate": failed[c] / attempts[c]} for c in attempts]
     return sorted(rates, key=lambda item: (-item["errors"], -item["rate"], item["id"]))

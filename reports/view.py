@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graders.harness.results import UNANSWERED_CAUSES
+from graders.harness.results import UNANSWERED_CAUSES, default_title
 from reports.details import Details, LayerRow, check_details, plain_text
 
 STATUS_ORDER = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}
@@ -111,7 +111,7 @@ def check_view(check: dict) -> CheckView:
     full = message if message.strip() != headline else ""
     check_id = str(check.get("id", "?"))
     label = _label(status, str(check.get("cause") or ""))
-    return CheckView(check_id, plain_text(check.get("title") or check_id), label, status, float(check.get("score", 0)),
+    return CheckView(check_id, plain_text(check.get("title") or default_title(check_id)), label, status, float(check.get("score", 0)),
                      float(check.get("max_score", 0)), bool(check.get("hidden")), headline, full,
                      status in EXPANDED and label == status, check_details(check_id, check.get("details") or {}))
 

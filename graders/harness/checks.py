@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from graders.harness.errors import CheckFailed, HarnessError, NotLoaded, SubmissionError
-from graders.harness.results import UNANSWERED_CAUSES, CheckResult
+from graders.harness.results import UNANSWERED_CAUSES, CheckResult, default_title
 
 CHECK_KEY = pytest.StashKey["CheckContext"]()
 
@@ -54,11 +54,6 @@ def context_of(item, rubric) -> CheckContext:
         raise HarnessError(f"{item.nodeid}: check id or title {marker.args[0]!r} needs parameter {exc}") from None
     rule = rubric.rule(check_id)
     return CheckContext(id=check_id, points=rule.points, hidden=rule.hidden, title=title)
-
-
-def default_title(check_id: str) -> str:
-    """"q5.same_padding.strided" -> "same padding, strided": the id in words, for people."""
-    return ", ".join(part.replace("_", " ") for part in check_id.split(".")[1:]) or check_id
 
 
 def result_of(context: CheckContext, report, call) -> CheckResult | None:

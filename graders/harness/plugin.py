@@ -183,7 +183,10 @@ def rng(seed, check) -> np.random.Generator:
 @pytest.fixture(scope="session")
 def student(grading):
     """The submission, loaded into its sandbox worker (started on the first call)."""
-    handle = grading.open_student()
+    from graders.harness.student import open_sandbox
+
+    handle = open_sandbox(grading)
+    grading.isolation = handle.isolation_description
     yield handle
     grading.close_student(handle)
 

@@ -16,6 +16,11 @@ STATUSES = ("passed", "failed", "error", "skipped")  # every value a check's `st
 UNANSWERED_CAUSES = frozenset({"NotAttempted", "Unanswered", "MissingName"})
 
 
+def default_title(check_id: str) -> str:
+    """"q5.same_padding.strided" -> "same padding, strided": the id in words, for people."""
+    return ", ".join(part.replace("_", " ") for part in check_id.split(".")[1:]) or check_id
+
+
 @dataclass
 class CheckResult:
     """One rubric check: its outcome, the points it earned and a message for the student."""

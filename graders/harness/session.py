@@ -32,15 +32,19 @@ PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn", "pyte
 class SandboxSettings:
     """rubric.toml [sandbox]: timeouts and limits of one submission's worker."""
 
-    call_timeout_s: float  # one call into student code
+    call_timeout_s: float  # one plain call into student code, or a read of a global
+    probe_timeout_s: float  # a probe whose grader sets no timeout of its own
     load_timeout_s: float  # importing the submission
     cpu_seconds: int  # CPU time of one worker over its whole life
-    memory_gib: float  # per worker: address-space backstop (rlimit) and memory cap (cgroup)
+    memory_gib: float  # per worker, the upper bound of its memory cap (cgroup; address-space rlimit)
+    memory_share: float  # share of the machine's memory that all parallel workers together may use
     file_mib: float  # largest file the student's code may write
     open_files: int
     threads: int  # per worker: TensorFlow intra-op and BLAS threads
     processes: int  # processes and threads of one worker (a cgroup cap)
     scratch_mib: float  # each writable folder of the worker under bubblewrap
+    reply_mib: float  # largest reply the grading process reads back from the worker
+    worker_uid: int  # the unprivileged user the worker runs as under bubblewrap when the grader is root
 
 
 @dataclass
@@ -83,14 +87,6 @@ class GradingSession:
         finally:
             self.profile["read_submission_s"] = round(time.perf_counter() - started, 3)
         self.load = self.prepared.to_json()
-
-    def open_student(self):
-        """The submission's sandbox (its worker starts on the first call)."""
-        from graders.harness.student import open_sandbox
-
-        sandbox = open_sandbox(self)
-        self.isolation = sandbox.isolation_description
-        return sandbox
 
     def close_student(self, sandbox) -> None:
         """Record the answers and the isolation that actually ran, then close the worker."""

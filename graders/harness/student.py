@@ -59,15 +59,25 @@ def sandbox_config(settings, *, isolation: str, threads: int | None, parallel: i
     """The worker's timeouts and limits from the rubric's [sandbox] section.
 
     Args:
-        parallel: gradings sharing this machine at once (their workers share its memory).
+        parallel: gradings sharing this machine at once (their workers share its memory): each
+            worker's memory cap is the machine's memory × `memory_share` / `parallel`, at most the
+            rubric's `memory_gib`, so that a batch never exceeds the machine.
     """
     from graders.harness.session import HIDDEN_FROM_WORKER
+    from graders.inside.wire import FrameLimits
+    from graders.sandbox.cgroup import machine_memory_bytes
     from graders.sandbox.isolation import Limits
+    from graders.sandbox.sandbox import REPLY_LIMITS
 
+    share = machine_memory_bytes() * settings.memory_share / max(1, parallel)
+    memory = int(min(settings.memory_gib * 2**30, share))
     limits = Limits(cpu_seconds=settings.cpu_seconds, processes=settings.processes,
-                    scratch_bytes=int(settings.scratch_mib * 2**20), memory_bytes=int(settings.memory_gib * 2**30),
+                    scratch_bytes=int(settings.scratch_mib * 2**20), memory_bytes=memory,
                     file_bytes=int(settings.file_mib * 2**20), open_files=settings.open_files,
-                    threads=int(threads or settings.threads))
+                    threads=int(threads or settings.threads), uid=settings.worker_uid)
+    replies = FrameLimits(max_bytes=int(settings.reply_mib * 2**20), max_header_bytes=REPLY_LIMITS.max_header_bytes,
+                          max_items=REPLY_LIMITS.max_items)
     return SandboxConfig(isolation=isolation, call_timeout_s=settings.call_timeout_s,
-                         load_timeout_s=settings.load_timeout_s, limits=limits,
+                         probe_timeout_s=settings.probe_timeout_s, load_timeout_s=settings.load_timeout_s,
+                         limits=limits, reply_limits=replies,
                          hidden_paths=tuple(PROJECT_ROOT / name for name in HIDDEN_FROM_WORKER))

@@ -101,3 +101,12 @@ def test_a_hidden_run_draws_a_secret_seed_recorded_for_the_ta_only(tmp_path):
     assert [c["message"] for q in again["questions"] for c in q["checks"]] == \
            [c["message"] for q in first["questions"] for c in q["checks"]]
     assert json.loads((tmp_path / "c" / "results.json").read_text())["seed"] == first["seed"]
+
+
+def test_default_reports_of_two_same_named_submissions_do_not_collide(tmp_path, monkeypatch):
+    from graders.harness.options import default_report_path
+
+    monkeypatch.chdir(tmp_path)
+    first, second = default_report_path("a/hw3.ipynb"), default_report_path("b/hw3.ipynb")
+    assert first != second and first.parent == second.parent == tmp_path / "reports" / "out"
+    assert first.name.startswith("hw3-") and default_report_path("a/hw3.ipynb", partial_questions=("q5",)) != first
