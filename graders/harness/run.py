@@ -7,6 +7,7 @@ harness's own tests all come through here with a `GradingOptions`.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -66,6 +67,56 @@ def grade_in_subprocess(options: GradingOptions, *, timeout_s: float | None = No
                 else (expired.stdout or "")
             return Graded(None, -1, output, timed_out=True)
         return Graded(_read_json(Path(options.json_path)), process.returncode, process.stdout + process.stderr)
+
+
+# What a grading process imports before it grades anything: a batch's gradings are forked from a
+# server that imported them once (no student code ever runs in it or in them: only in their workers).
+PRELOADED = ["pytest", "numpy", "graders.harness.plugin", "graders.harness.session", "graders.harness.student",
+             "graders.harness.mnist", "graders.submission.loader", "reports.render", "reports.gradescope",
+             "graders.test_q1_tuner", "graders.test_q3_regressor", "graders.test_q4_params", "graders.test_q5_shapes",
+             "graders.test_q6_batchnorm", "graders.test_q7_gradcam", "matplotlib.pyplot"]
+_FORKSERVER = None
+
+
+def grade_in_forked_process(options: GradingOptions, *, timeout_s: float | None = None) -> Graded:
+    """Grade in a child forked from a warm server that has imported pytest and the graders once.
+
+    Each grading still has its own process (its own plugin state, crash and timeout), without
+    paying the interpreter's start and the imports again: what `hw3grade batch` does for a class.
+    `options.json_path` must be set; the child's output goes to a log file beside it.
+    """
+    log = Path(options.json_path).with_suffix(".log")
+    child = _forkserver(options.threads).Process(target=_grade_child, args=(options, str(log)), daemon=False)
+    child.start()
+    child.join(timeout_s)
+    timed_out = child.is_alive()
+    if timed_out:
+        child.kill()
+        child.join()
+    output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    data = None if timed_out else _read_json(Path(options.json_path))
+    return Graded(data, -1 if timed_out else int(child.exitcode or 0), output, timed_out=timed_out)
+
+
+def _forkserver(threads: int | None):
+    global _FORKSERVER
+    if _FORKSERVER is None:
+        # The server imports numpy: pin its math threads before it starts (it inherits this environment).
+        os.environ.update(thread_environment(threads) if threads else {})
+        _FORKSERVER = multiprocessing.get_context("forkserver")
+        _FORKSERVER.set_forkserver_preload(PRELOADED)
+    return _FORKSERVER
+
+
+def _grade_child(options: GradingOptions, log: str) -> None:
+    import pytest
+
+    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(descriptor, 1)
+    os.dup2(descriptor, 2)
+    os.chdir(PROJECT_ROOT)
+    os.environ.update(thread_environment(options.threads) if options.threads else {})
+    sys.exit(int(pytest.main(options.pytest_args())))
 
 
 def _read_json(path: Path) -> dict | None:
