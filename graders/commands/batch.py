@@ -24,7 +24,8 @@ from pathlib import Path
 
 from graders.harness.options import PROJECT_ROOT, GradingOptions, resolve_seed
 from graders.harness.results import GradingResult, to_json, write_text_atomically
-from graders.harness.run import grade_in_subprocess
+from graders.harness.run import grade_in_forked_process, grade_in_subprocess
+from graders.sandbox.isolation import refuse_unconfined_root
 
 SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")
 OUTPUT_FILES = ("results.json", "report.html", "gradescope.json")
@@ -93,7 +94,11 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
         questions: grade only these questions (e.g. ["q4", "q5"]); default all.
         isolation: as `pytest graders --isolation`.
         progress: a callable(student_id) called as each grading finishes (default: a line on stderr).
+
+    Raises:
+        HarnessError: run by root without a working bubblewrap, unless `isolation` is "process".
     """
+    refuse_unconfined_root(isolation)  # student code would run as root on this machine
     out = Path(out)
     entries = discover(Path(class_dir))
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
@@ -185,14 +190,20 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_grading(submission: Path, out_dir: Path, options: BatchOptions) -> dict[str, str]:
-    """Grade one submission in a child `pytest graders` process; return its output files' texts.
+def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, forked: bool = False) -> dict[str, str]:
+    """Grade one submission in its own `pytest graders` process; return its output files' texts.
+
+    Args:
+        forked: fork the grading from a warm server that imported the graders once (this machine's
+            batch), rather than start a new interpreter (a Dask worker's).
 
     A grading that crashes or passes `options.timeout_s` still returns a results JSON that
     says so (every gradebook row is accounted for).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    graded = grade_in_subprocess(options.grading(submission, out_dir), timeout_s=options.timeout_s)
+    grading = options.grading(submission, out_dir)
+    run = grade_in_forked_process if forked else grade_in_subprocess
+    graded = run(grading, timeout_s=options.timeout_s)
     if graded.timed_out:
         failure = f"grading took longer than {options.timeout_s:g} s and was stopped"
     elif graded.data is None:
@@ -250,7 +261,8 @@ def _local_runner(workers: int):
     def run(entries: list[Entry], options: BatchOptions):
         with tempfile.TemporaryDirectory(prefix="hw3batch-") as scratch, \
                 ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(run_grading, e.path, Path(scratch) / e.student_id, options): e for e in entries}
+            futures = {pool.submit(run_grading, e.path, Path(scratch) / e.student_id, options, forked=True): e
+                       for e in entries}
             for future in as_completed(futures):
                 yield futures[future], future.result()
 
