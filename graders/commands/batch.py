@@ -78,7 +78,7 @@ class BatchSummary:
 def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hidden: bool = False,
                 seed: int | None = None, scheduler: str | None = None, timeout_s: float = 600.0,
                 rubric: str | None = None, mnist: str | None = None, questions: list[str] | None = None,
-                isolation: str = "auto", progress=None) -> BatchSummary:
+                isolation: str = "auto", similarity: bool = True, progress=None) -> BatchSummary:
     """Grade every submission in `class_dir` into `out`.
 
     Args:
@@ -93,6 +93,8 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
         timeout_s: the limit of one submission's whole grading.
         questions: grade only these questions (e.g. ["q4", "q5"]); default all.
         isolation: as `pytest graders --isolation`.
+        similarity: also compare the class's code question by question (similarity.csv, similarity.html and
+            the class page's section; see graders/similarity).
         progress: a callable(student_id) called as each grading finishes (default: a line on stderr).
 
     Raises:
@@ -116,8 +118,18 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
     write_gradebook(out / "gradebook.csv", rows)
     from reports.index import write_index
 
-    write_index(out / "index.html", results)
+    write_index(out / "index.html", results, similarity=_similarity(class_dir, out, rubric) if similarity else None)
     return BatchSummary(rows, graded=len(todo), unchanged=len(entries) - len(todo))
+
+
+def _similarity(class_dir, out: Path, rubric: str | None):
+    """The class's code-similarity view (also written as similarity.csv and similarity.html)."""
+    from graders.similarity import find_similar, write_similarity
+    from reports.similarity import similarity_view
+
+    report = find_similar(class_dir=class_dir, rubric=rubric)
+    write_similarity(report, out)
+    return similarity_view(report)
 
 
 def class_seed(out: Path, seed: int | None, *, hidden: bool) -> int:

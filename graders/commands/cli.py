@@ -1,4 +1,4 @@
-"""`hw3grade`: a thin command line over keyword-only functions (grade, batch, template)."""
+"""`hw3grade`: a thin command line over keyword-only functions (grade, batch, similarity, template)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def batch(**options) -> int:
 
     summary = grade_class(**options)
     print(summary.describe(options["out"]))
+    return 0
+
+
+def similarity(*, class_dir: str, out: str, rubric: str | None = None) -> int:
+    """Compare a class folder's submissions question by question; write similarity.csv and similarity.html."""
+    from graders.similarity import find_similar, write_similarity
+
+    report = find_similar(class_dir=class_dir, rubric=rubric)
+    csv_path, html_path = write_similarity(report, out)
+    print(f"{report.describe()}\nwrote {csv_path} and {html_path}")
     return 0
 
 
@@ -72,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="seconds for one submission's whole grading (default 600)")
     many.add_argument("--isolation", default="auto", choices=ISOLATIONS,
                       help="how to confine the students' code (default: the strongest available)")
+    many.add_argument("--no-similarity", dest="similarity", action="store_false",
+                      help="skip the code-similarity comparison (similarity.csv and the class page's section)")
+    alike = commands.add_parser("similarity", help="find similar code across a class, question by question",
+                                description="Compare every pair of submissions of a class folder on each "
+                                            "question's code (names, comments, layout and the starter code "
+                                            "ignored); write similarity.csv and similarity.html into OUT. "
+                                            "A pointer for a human, never a verdict.")
+    alike.add_argument("class_dir", metavar="CLASS_DIR", help="one submission per entry (folder, .py, .ipynb, .zip)")
+    alike.add_argument("--out", required=True, help="output folder (similarity.csv, similarity.html)")
+    alike.add_argument("--rubric", metavar="PATH", help="the rubric TOML whose [similarity] section sets the "
+                                                        "thresholds (default graders/rubric.toml)")
     return parser
 
 
@@ -94,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return template(**options)
     if command == "batch":
         return batch(**options)
+    if command == "similarity":
+        return similarity(**options)
     return grade(**options)
 
 
