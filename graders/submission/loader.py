@@ -30,11 +30,16 @@ _COPY_CHUNK = 2**20
 
 @dataclass(frozen=True)
 class SourceUnit:
-    """One piece of code the worker execs, in order."""
+    """One piece of code the worker execs, in order.
+
+    `line_map` (notebooks only) maps each line of `code` to the student's (cell, line in that cell);
+    empty for a .py file, whose lines are the student's own.
+    """
 
     origin: str
     code: str
     filename: str
+    line_map: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class PreparedSubmission:
     def to_json(self) -> dict:
         """Plain dict for the results JSON."""
         return {"files": [unit.origin for unit in self.units],
-                "skipped": [{**dataclasses.asdict(s), "names": list(s.names)} for s in self.skipped],
+                "skipped": [{**dataclasses.asdict(s), "names": list(s.names), "changes": list(s.changes)}
+                            for s in self.skipped],
                 "problems": [dataclasses.asdict(p) for p in self.problems],
                 "conflicts": {name: list(origins) for name, origins in self.conflicts.items()}}
 
@@ -101,6 +107,7 @@ def prepare_submission(path: str | os.PathLike, *, limits: LoaderLimits = Loader
 
 def _prepare(label: str, files: list[_InputFile], problems: list[LoadProblem]) -> PreparedSubmission:
     codes: dict[str, str] = {}
+    line_maps: dict[str, tuple[tuple[int, int], ...]] = {}
     skipped: list[SkippedStatement] = []
     definitions: list[tuple[str, tuple[str, ...]]] = []
     for file in files:
@@ -112,6 +119,7 @@ def _prepare(label: str, files: list[_InputFile], problems: list[LoadProblem]) -
         if file.relpath.endswith(".ipynb"):
             notebook = filter_notebook(text, origin=file.relpath)
             code, names = notebook.code, notebook.definitions
+            line_maps[file.relpath] = notebook.line_map
             skipped.extend(notebook.skipped)
             problems.extend(notebook.problems)
         else:
@@ -122,7 +130,8 @@ def _prepare(label: str, files: list[_InputFile], problems: list[LoadProblem]) -
                 continue
         codes[file.relpath] = code
         definitions.append((file.relpath, names))
-    units = tuple(SourceUnit(o, codes[o], name) for o, name in zip(codes, _unit_filenames(list(codes))))
+    units = tuple(SourceUnit(origin, codes[origin], filename, line_maps.get(origin, ()))
+                  for origin, filename in zip(codes, _unit_filenames(list(codes))))
     conflicts = _find_conflicts(definitions)
     problems += [LoadProblem(b, f"name {name} is defined in both {a} and {b}") for name, (a, b) in conflicts.items()]
     return PreparedSubmission(label, units, tuple(skipped), tuple(problems), conflicts, _content_hash(files))
