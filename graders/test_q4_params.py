@@ -1,10 +1,16 @@
-"""q4: parameter counts of CNN and RNN layers, on random configurations drawn from the seed."""
+"""q4: parameter counts of CNN and RNN layers: fixed edge cases, then random configurations from the seed.
+
+Every input the contract allows is drawn (a Conv2D kernel_size as an int and as a (kh, kw) pair);
+the fixed cases make sure each known mistake (KNOWN_MISTAKES) shows on every seed, and a failure
+names the mistake the answers match.
+"""
 
 from dataclasses import dataclass
 
 import pytest
 
-from graders.harness.expect import expect_same_ints
+from graders.harness.errors import StudentException
+from graders.harness.expect import KnownMistake, diagnosis_from, expect_cases
 from reference import q4_params as ref
 
 
@@ -12,7 +18,7 @@ from reference import q4_params as ref
 class Settings:
     """rubric.toml [q4]."""
 
-    cases: int  # random configurations per check
+    cases: int  # random configurations per check, after the fixed ones
 
 
 @pytest.fixture(scope="module")
@@ -20,50 +26,150 @@ def settings(rubric) -> Settings:
     return rubric.section("q4", Settings)
 
 
-def _cases(rng, settings, draw):
-    return [draw(rng) for _ in range(settings.cases)]
-
-
 def _size(rng, low=1, high=256):
     return int(rng.integers(low, high + 1))
 
 
-@pytest.mark.check("q4.conv2d")
-def test_conv2d_params(student, rng, settings):
-    def draw(r):
-        return {"kernel_size": int(r.choice([1, 3, 5, 7])), "in_channels": _size(r), "filters": _size(r),
-                "use_bias": bool(r.integers(2))}
+def _kernel(rng):
+    """An int (a square kernel) or a (kh, kw) pair, as often as each other."""
+    if rng.random() < 0.5:
+        return int(rng.choice([1, 3, 5, 7]))
+    return _size(rng, 1, 7), _size(rng, 1, 7)
 
-    for params in _cases(rng, settings, draw):
-        expect_same_ints(student, "conv2d_params", ref.conv2d_params, params)
+
+def _conv2d_case(rng):
+    return {"kernel_size": _kernel(rng), "in_channels": _size(rng), "filters": _size(rng),
+            "use_bias": bool(rng.integers(2))}
+
+
+def _recurrent_case(rng):
+    return {"input_dim": _size(rng), "units": _size(rng)}
+
+
+def _gru_case(reset_after):
+    return lambda rng: {**_recurrent_case(rng), "reset_after": reset_after}
+
+
+def _textbook():
+    """Recurrent cases where input_dim != units (a swapped formula shows) and one of each size 1."""
+    cases = [(32, 64), (100, 20), (1, 7), (5, 1)]
+    return [{"input_dim": a, "units": b} for a, b in cases]
+
+
+# Fixed cases of each check: every known mistake is wrong on at least one of them.
+FIXED = {
+    "conv2d_params": [
+        {"kernel_size": 3, "in_channels": 3, "filters": 64, "use_bias": True},  # 1792
+        {"kernel_size": (3, 5), "in_channels": 2, "filters": 4, "use_bias": False},  # a pair, no bias: 120
+        {"kernel_size": (1, 7), "in_channels": 16, "filters": 8, "use_bias": True},
+        {"kernel_size": 5, "in_channels": 6, "filters": 10, "use_bias": False},
+    ],
+    "dense_params": [{"in_features": 784, "units": 10}, {"in_features": 1, "units": 5}, {"in_features": 64, "units": 1}],
+    "simple_rnn_params": _textbook(),
+    "lstm_params": _textbook(),
+    "gru_params.reset_after": [{**case, "reset_after": True} for case in _textbook()],
+    "gru_params.reset_before": [{**case, "reset_after": False} for case in _textbook()],
+}
+
+
+def _gate(input_dim, units):
+    return units * (input_dim + units) + units
+
+
+def _square_kernel_only(kernel_size, in_channels, filters, use_bias=True):
+    return kernel_size * kernel_size * in_channels * filters + (filters if use_bias else 0)
+
+
+def _first_side_squared(kernel_size, in_channels, filters, use_bias=True):
+    side = kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size
+    return side * side * in_channels * filters + (filters if use_bias else 0)
+
+
+def _kh_kw(kernel_size):
+    return tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
+
+
+KNOWN_MISTAKES = {
+    "conv2d_params": (
+        KnownMistake("use_bias ignored", "the bias (one per filter) is counted even with use_bias=False",
+                     lambda k, c, f, b=True: _kh_kw(k)[0] * _kh_kw(k)[1] * c * f + f),
+        KnownMistake("no bias", "a Conv2D with use_bias=True has one bias per filter",
+                     lambda k, c, f, b=True: _kh_kw(k)[0] * _kh_kw(k)[1] * c * f),
+        KnownMistake("input channels left out", "each filter has a kh x kw kernel per input channel: "
+                     "kh * kw * in_channels * filters weights", lambda k, c, f, b=True:
+                     _kh_kw(k)[0] * _kh_kw(k)[1] * f + (f if b else 0)),
+        KnownMistake("one side of the kernel squared", "a (kh, kw) kernel has kh * kw weights per input channel "
+                     "and filter, not kh * kh", _first_side_squared),
+    ),
+    "dense_params": (
+        KnownMistake("no bias", "a Dense layer has one bias per unit", lambda n, u: n * u),
+        KnownMistake("a bias per input", "the bias is one per unit, not one per input", lambda n, u: n * u + n),
+    ),
+    "simple_rnn_params": (
+        KnownMistake("no recurrent kernel", "a SimpleRNN also has a units x units recurrent kernel",
+                     lambda d, u: u * d + u),
+        KnownMistake("no bias", "a SimpleRNN has one bias per unit", lambda d, u: u * (d + u)),
+    ),
+    "lstm_params": (
+        KnownMistake("no bias", "each of the 4 gates has one bias per unit", lambda d, u: 4 * u * (d + u)),
+        KnownMistake("three gates", "an LSTM has 4 gates (input, forget, cell, output); 3 is a GRU",
+                     lambda d, u: 3 * _gate(d, u)),
+        KnownMistake("one gate", "an LSTM has 4 gates, each the size of a SimpleRNN", _gate),
+    ),
+    "gru_params": (
+        KnownMistake("reset_after ignored", "with reset_after=True (Keras' default) the recurrent kernel has its "
+                     "own bias: 3 * units more", lambda d, u, r=True: 3 * _gate(d, u)),
+        KnownMistake("second bias always counted", "with reset_after=False there is one bias per gate; the "
+                     "second bias (3 * units) exists only with reset_after=True",
+                     lambda d, u, r=True: 3 * _gate(d, u) + 3 * u),
+        KnownMistake("four gates", "a GRU has 3 gates (update, reset, candidate); 4 is an LSTM",
+                     lambda d, u, r=True: 4 * _gate(d, u) + (4 * u if r else 0)),
+    ),
+}
+
+
+def _expect(student, rng, settings, check, name, draw, fixed_key=None):
+    cases = FIXED[fixed_key or name] + [draw(rng) for _ in range(settings.cases)]
+    notes: list[str] = []
+    expect_cases(student, name, getattr(ref, name), cases, notes=notes,
+                 diagnose=diagnosis_from(KNOWN_MISTAKES[name]))
+    if notes:
+        check.details["representations"] = notes
+
+
+@pytest.mark.check("q4.conv2d")
+def test_conv2d_params(student, rng, settings, check):
+    try:
+        _expect(student, rng, settings, check, "conv2d_params", _conv2d_case)
+    except StudentException as error:
+        if not str(error).startswith("conv2d_params(kernel_size=("):
+            raise
+        raise StudentException(f"{error}\nkernel_size may be an int (a square kernel) or a (kh, kw) pair: "
+                               "conv2d_params must take both") from None
 
 
 @pytest.mark.check("q4.dense")
-def test_dense_params(student, rng, settings):
-    for params in _cases(rng, settings, lambda r: {"in_features": _size(r, 1, 4096), "units": _size(r)}):
-        expect_same_ints(student, "dense_params", ref.dense_params, params)
+def test_dense_params(student, rng, settings, check):
+    _expect(student, rng, settings, check, "dense_params", lambda r: {"in_features": _size(r, 1, 4096),
+                                                                      "units": _size(r)})
 
 
 @pytest.mark.check("q4.simple_rnn")
-def test_simple_rnn_params(student, rng, settings):
-    for params in _cases(rng, settings, lambda r: {"input_dim": _size(r), "units": _size(r)}):
-        expect_same_ints(student, "simple_rnn_params", ref.simple_rnn_params, params)
+def test_simple_rnn_params(student, rng, settings, check):
+    _expect(student, rng, settings, check, "simple_rnn_params", _recurrent_case)
 
 
 @pytest.mark.check("q4.lstm")
-def test_lstm_params(student, rng, settings):
-    for params in _cases(rng, settings, lambda r: {"input_dim": _size(r), "units": _size(r)}):
-        expect_same_ints(student, "lstm_params", ref.lstm_params, params)
+def test_lstm_params(student, rng, settings, check):
+    _expect(student, rng, settings, check, "lstm_params", _recurrent_case)
 
 
 @pytest.mark.check("q4.gru.reset_after")
-def test_gru_params_reset_after(student, rng, settings):
+def test_gru_params_reset_after(student, rng, settings, check):
     """Keras' default GRU (reset_after=True) has a second bias vector: 3 * units more."""
-    for params in _cases(rng, settings, lambda r: {"input_dim": _size(r), "units": _size(r), "reset_after": True}):
-        expect_same_ints(student, "gru_params", ref.gru_params, params)
+    _expect(student, rng, settings, check, "gru_params", _gru_case(True), "gru_params.reset_after")
 
 
 @pytest.mark.check("q4.gru.reset_before")
-def test_gru_params_reset_before(student, rng, settings):
-    for params in _cases(rng, settings, lambda r: {"input_dim": _size(r), "units": _size(r), "reset_after": False}):
-        expect_same_ints(student, "gru_params", ref.gru_params, params)
+def test_gru_params_reset_before(student, rng, settings, check):
+    _expect(student, rng, settings, check, "gru_params", _gru_case(False), "gru_params.reset_before")

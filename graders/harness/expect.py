@@ -8,7 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from graders.harness.compare import as_int, squeeze_to
-from graders.harness.errors import CheckFailed, NotAttempted, StudentException, WrongType, require
+from graders.harness.errors import (
+    CheckFailed,
+    NotAttempted,
+    StudentException,
+    WrongType,
+    require,
+)
 
 
 def describe_call(name: str, params: dict) -> str:

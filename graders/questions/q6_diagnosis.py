@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SHAPE_MISMATCH = 50.0  # the distance of an output of the wrong shape: beyond any numeric difference
+DEFAULT_MOMENTUM, DEFAULT_EPSILON = 0.99, 1e-3  # the contract's defaults, as in Keras
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,10 @@ class Mistake:
     axes: str = "batch"  # "batch": all but the last axis; "features": the last axis; "first": axis 0
     batch_stats_at_inference: bool = False
     moving_stats_in_training: bool = False
-    update: str = "keras"  # "keras", "none" (not updated) or "reversed" (momentum weighs the batch)
+    # "keras", "none" (not updated), "reversed" (momentum weighs the batch), "always" (at inference too)
+    update: str = "keras"
+    epsilon_in_moving_variance: bool = False  # the moving variance moves towards var + epsilon
+    ignores: str = ""  # "momentum" or "epsilon": that argument is ignored and its default used
     one_pass_variance: bool = False  # mean(x**2) - mean(x)**2, in the input's precision
     float32: bool = False  # everything computed in float32
 
@@ -54,6 +58,15 @@ MISTAKES = (
             "towards the batch statistics: new = momentum * moving + (1 - momentum) * batch", update="none"),
     Mistake("momentum convention reversed", "momentum weighs the OLD moving value (Keras): new = momentum "
             "* moving + (1 - momentum) * batch; this is PyTorch's reversed convention", update="reversed"),
+    Mistake("epsilon folded into the moving variance", "epsilon belongs in the normalisation only: the moving "
+            "variance moves towards the batch variance itself, not towards variance + epsilon",
+            epsilon_in_moving_variance=True),
+    Mistake("moving statistics updated at inference", "in inference mode (training=False) the moving mean and "
+            "variance are returned unchanged; only training updates them", update="always"),
+    Mistake("momentum ignored", "the momentum argument must be used; the update uses the default 0.99 whatever "
+            "momentum is passed", ignores="momentum"),
+    Mistake("epsilon ignored", "the epsilon argument must be used; the normalisation uses the default 1e-3 "
+            "whatever epsilon is passed", ignores="epsilon"),
     Mistake("variance as mean(x**2) - mean(x)**2", "this formula loses all precision for large inputs in "
             "float32; compute the mean of the squared deviations, mean((x - mean)**2)", one_pass_variance=True),
     Mistake("computed in float32", "the inputs are float64 and lose precision when cast to float32 "
@@ -69,6 +82,9 @@ def mistaken_forward(mistake: Mistake, x, gamma, beta, moving_mean, moving_var, 
         `(y, new_moving_mean, new_moving_var)` as float64 arrays, or None when the mistake
         cannot run on these inputs (its statistics do not broadcast against the parameters).
     """
+    if mistake.ignores:
+        momentum, epsilon = {"momentum": (DEFAULT_MOMENTUM, epsilon), "epsilon": (momentum, DEFAULT_EPSILON)}[
+            mistake.ignores]
     dtype = np.float32 if mistake.float32 else np.float64
     x_in = np.asarray(x)
     x, gamma, beta = (np.asarray(a, dtype=dtype) for a in (x, gamma, beta))
@@ -77,6 +93,8 @@ def mistaken_forward(mistake: Mistake, x, gamma, beta, moving_mean, moving_var, 
     with np.errstate(all="ignore"):
         try:
             mean, var, moving_update_var = _batch_statistics(mistake, x, x_in, axes)
+            if mistake.epsilon_in_moving_variance:
+                moving_update_var = moving_update_var + epsilon
             if training:
                 new_mean, new_var = _moving_update(mistake, moving_mean, moving_var, mean, moving_update_var,
                                                    momentum)
@@ -84,6 +102,9 @@ def mistaken_forward(mistake: Mistake, x, gamma, beta, moving_mean, moving_var, 
                     mean, var = moving_mean, moving_var
             else:
                 new_mean, new_var = moving_mean, moving_var
+                if mistake.update == "always":
+                    new_mean, new_var = _moving_update(mistake, moving_mean, moving_var, mean, moving_update_var,
+                                                       momentum)
                 if not mistake.batch_stats_at_inference:
                     mean, var = moving_mean, moving_var
             scale = np.sqrt(var) + epsilon if mistake.epsilon_outside_sqrt else np.sqrt(var + epsilon)

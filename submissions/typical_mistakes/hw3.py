@@ -1,12 +1,14 @@
 """A sample submission with the classic mistakes of q4 and q5 (test data for the grader).
 
-Expected: each mistake loses exactly its own checks (see tests/golden/typical_mistakes.json).
+Expected: each mistake loses exactly its own checks (see tests/golden/typical_mistakes/).
 """
 import math
 
 
-# q4 -- right, except the GRU: counted without reset_after's second bias vector.
+# q4 -- right, except the GRU (counted without reset_after's second bias vector) and a Conv2D
+# kernel_size that may only be an int.
 def conv2d_params(kernel_size, in_channels, filters, use_bias=True):
+    # MISTAKE: kernel_size may also be a (kh, kw) pair; this raises TypeError on one
     return kernel_size * kernel_size * in_channels * filters + (filters if use_bias else 0)
 
 

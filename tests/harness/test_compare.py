@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from graders.harness.compare import as_array, as_int, as_number, require_close
+from graders.harness.compare import (
+    as_array,
+    as_int,
+    as_number,
+    degenerate_answer,
+    require_close,
+    squeeze_to,
+)
 from graders.harness.errors import CheckFailed, Unanswered, WrongType
 
 
@@ -45,10 +52,26 @@ def test_as_int_accepts_integers_and_integral_floats(value, expected):
     assert as_int(value, what="n") == expected
 
 
-@pytest.mark.parametrize("value", [3.5, "3", True, [3], float("nan")])
+@pytest.mark.parametrize("value, note", [
+    (np.int64(3), "a NumPy integer"), (np.float32(3.0), "an integral float"), (np.array(3), "a one-element array"),
+    (np.array([3]), "a one-element array"), ([3], "a one-element list"), ((3.0,), "a one-element tuple"),
+])
+def test_as_int_accepts_numpy_scalars_and_one_element_containers_and_notes_them(value, note):
+    notes = []
+    assert as_int(value, what="n", notes=notes) == 3
+    assert note in notes
+
+
+@pytest.mark.parametrize("value", [3.5, "3", True, np.bool_(True), [3, 4], np.array([1, 2]), [3.5], float("nan")])
 def test_as_int_refuses_everything_else(value):
-    with pytest.raises(WrongType, match="n: expected an integer"):
+    with pytest.raises(WrongType, match="n: expected"):
         as_int(value, what="n")
+
+
+def test_as_number_accepts_numpy_scalars():
+    notes = []
+    assert as_number(np.float32(0.5), what="x", notes=notes) == 0.5 and notes == ["a NumPy number"]
+    assert as_number(np.array([0.25]), what="x") == 0.25
 
 
 def test_as_number_and_as_array():
@@ -68,3 +91,36 @@ def test_none_is_an_unanswered_placeholder():
     for convert in (as_int, as_number, as_array):
         with pytest.raises(Unanswered, match="n: no answer yet"):
             convert(None, what="n")
+
+
+def test_extra_singleton_dimensions_squeeze_to_the_contracts_shape_and_are_noted():
+    notes = []
+    for value in (np.ones((1, 5)), np.ones((1, 1, 1, 5)), np.ones((5, 1))):
+        assert as_array(value, what="m", shape=(5,), notes=notes).shape == (5,)
+    assert notes == ["shape (1, 5) read as (5,)", "shape (1, 1, 1, 5) read as (5,)", "shape (5, 1) read as (5,)"]
+    assert as_array([[1.0, 2.0]], what="m", shape=(1, 2), notes=notes).shape == (1, 2)  # already right: no note
+    with pytest.raises(WrongType, match=r"expected an array of shape \(5,\), got shape \(2, 5\)"):
+        as_array(np.ones((2, 5)), what="m", shape=(5,))
+
+
+def test_squeeze_to_never_transposes_or_adds_a_dimension():
+    assert squeeze_to(np.ones((3, 2)), (2, 3)).shape == (3, 2)
+    assert squeeze_to(np.ones(5), (1, 5)).shape == (5,)
+    assert squeeze_to(np.ones((1, 3, 1, 2)), (3, 2)).shape == (3, 2)
+
+
+def test_lists_and_float32_are_the_same_answer_and_noted():
+    notes = []
+    array = as_array([np.float32(0.5), 1.5], what="y", notes=notes)
+    assert array.dtype == np.float64 and notes == ["a list"]
+    as_array(np.ones(3, dtype=np.float32), what="y", notes=notes)
+    assert "float32 values" in notes
+
+
+def test_a_constant_or_all_zero_answer_is_named_as_such():
+    assert degenerate_answer(np.zeros(4), np.arange(4)) == "every value is 0"
+    assert degenerate_answer(np.full(4, 2.5), np.arange(4)) == "every value is 2.5"
+    assert degenerate_answer(np.zeros(4), np.zeros(4)) is None  # zero is the answer here
+    assert degenerate_answer(np.arange(4), np.ones(4) * 3) is None
+    with pytest.raises(CheckFailed, match=r"\(every value is 0\)$"):
+        require_close(np.zeros(3), np.array([1.0, 2.0, 3.0]), what="y")

@@ -1,27 +1,30 @@
-"""q6: the NumPy reference equals keras.layers.BatchNormalization, and the grader's tolerances are sound.
+"""q6: the NumPy reference equals keras.layers.BatchNormalization, and the grader's checks work.
 
-The grader's checks are run in-process on a fake student (a plain function), so this tests
-what the rubric comment claims: float32 arithmetic passes, and every known mistake fails the
-same checks at a fifth and at five times the tolerances, with its own name in the message.
+The grader's checks run in-process on a fake student (tests/reference/in_process.py): every known
+mistake loses exactly its own checks, named, at the default seed; tests/reference/test_sweep_q4_q5_q6.py
+sweeps the seeds, the tolerance margins and the correct variants.
 """
 
 import os
-import zlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
-from graders import test_q6_batchnorm as grader  # noqa: E402
-from graders.questions import q6_diagnosis as diagnose_bn  # noqa: E402
-from graders.harness.errors import CheckFailed  # noqa: E402
-from graders.harness.rubric import Rubric  # noqa: E402
-from reference.q6_batchnorm import FC_BN_PARAMS, batchnorm_forward  # noqa: E402
-
-SEEDS = range(8)
+from graders import test_q6_batchnorm as grader
+from graders.questions import q6_diagnosis as diagnose_bn
+from reference.q6_batchnorm import FC_BN_PARAMS, batchnorm_forward
+from tests.reference.in_process import (
+    FakeStudent,
+    checks_of,
+    diagnoses,
+    failed,
+    rubric_settings,
+    run_checks,
+)
 
 
 def keras_batchnorm(x, gamma, beta, moving_mean, moving_var, *, training, momentum=0.99, epsilon=1e-3,
@@ -77,72 +80,53 @@ def test_fc_bn_params_match_keras():
     }
 
 
-# -- the grader's checks on fake students ------------------------------------------------
+# -- the grader's checks at the default seed (tests/reference/test_sweep_q4_q5_q6.py sweeps many) --
 
-def scaled_settings(factor) -> grader.Settings:
-    """The real rubric's q6 settings with every tolerance multiplied by `factor`."""
-    settings = Rubric.load().section("q6", grader.Settings)
-    return grader.Settings(**{key: value * factor for key, value in vars(settings).items()})
+Q6_FORWARD = {check.id for check in checks_of(grader)} - {"q6.fc_bn_params", "q6.q6a"}
+Y_TRAINING = {"q6.train.output", "q6.hyperparameters.epsilon", "q6.conv4d", "q6.batch_of_one", "q6.zero_variance",
+              "q6.large_values.float32", "q6.large_values.float64"}
+MOVING = {"q6.train.moving_update", "q6.hyperparameters.momentum"}
+INFERENCE = {"q6.inference", "q6.hyperparameters.epsilon", "q6.conv4d"}
 
-
-class FakeStudent:
-    def __init__(self, function):
-        self.function = function
-
-    def call(self, name, *args, **kwargs):
-        assert name == "batchnorm_forward"
-        return self.function(*args, **kwargs)
-
-
-FORWARD_CHECKS = {
-    "train.output": grader.test_training_output,
-    "train.moving_update": grader.test_moving_statistics_update,
-    "inference": grader.test_inference,
-    "hyperparameters": grader.test_momentum_and_epsilon,
-    "conv4d": grader.test_image_batch,
-    "batch_of_one": grader.test_batch_of_one,
-    "zero_variance": grader.test_zero_variance_feature,
-    "large_values.float32": lambda **kw: grader.test_large_values(dtype="float32", **kw),
-    "large_values.float64": lambda **kw: grader.test_large_values(dtype="float64", **kw),
-}
-TRAINING = set(FORWARD_CHECKS) - {"inference"}
-MOVING = TRAINING - {"train.output"}
-
-# Which checks each known mistake fails: the grader's design, written out.
+# Which checks each known mistake loses: the grader's design, written out. A y mistake loses the checks
+# that compare y where it shows; a moving-update mistake only the two checks of the moving statistics.
 EXPECTED_FAILURES = {
     "unbiased variance in the moving update": MOVING,
-    "unbiased variance": TRAINING,
-    "epsilon outside the square root": set(FORWARD_CHECKS) - {"train.moving_update", "batch_of_one",
-                                                               "large_values.float32"},
-    "the wrong axis (per sample)": TRAINING,
-    "the wrong axis (batch axis only)": {"conv4d"},
-    "batch statistics used at inference": {"inference", "hyperparameters", "conv4d"},
-    "moving statistics used in training": TRAINING - {"train.moving_update"},
+    "unbiased variance": Y_TRAINING | MOVING,
+    "epsilon outside the square root": {"q6.train.output", "q6.inference", "q6.hyperparameters.epsilon", "q6.conv4d",
+                                        "q6.zero_variance", "q6.large_values.float64"},
+    "the wrong axis (per sample)": Y_TRAINING | MOVING,
+    "the wrong axis (batch axis only)": {"q6.conv4d"},
+    "batch statistics used at inference": INFERENCE,
+    "moving statistics used in training": Y_TRAINING,
     "moving statistics not updated": MOVING,
     "momentum convention reversed": MOVING,
-    "variance as mean(x**2) - mean(x)**2": {"large_values.float32"},
-    "computed in float32": {"large_values.float64"},
+    "epsilon folded into the moving variance": MOVING,
+    "moving statistics updated at inference": {"q6.inference"},
+    "momentum ignored": {"q6.hyperparameters.momentum"},
+    "epsilon ignored": {"q6.hyperparameters.epsilon"},
+    "variance as mean(x**2) - mean(x)**2": {"q6.large_values.float32"},
+    "computed in float32": {"q6.large_values.float64"},
 }
 
 
-def run_checks(function, seed, factor):
-    """{check: (passed, diagnosis)} of every forward-pass check on `function` for `seed`."""
-    outcomes = {}
-    for name, test in FORWARD_CHECKS.items():
-        rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-        try:
-            test(student=FakeStudent(function), rng=rng, settings=scaled_settings(factor))
-            outcomes[name] = (True, None)
-        except CheckFailed as failure:
-            outcomes[name] = (False, failure.diagnosis)
-    return outcomes
+def allowed_diagnoses(mistake_name):
+    """Both unbiased variances look the same to a check of the moving statistics only."""
+    if "unbiased" in mistake_name:
+        return {mistake_name, "unbiased variance in the moving update"}
+    return {mistake_name}
 
 
-def _mistaken(mistake):
-    def forward(*args, training, momentum=0.99, epsilon=1e-3):
-        return diagnose_bn.mistaken_forward(mistake, *args, training=training, momentum=momentum, epsilon=epsilon)
+def mistaken(mistake):
+    def forward(x, gamma, beta, moving_mean, moving_var, *, training, momentum=0.99, epsilon=1e-3):
+        return diagnose_bn.mistaken_forward(mistake, x, gamma, beta, moving_mean, moving_var, training=training,
+                                            momentum=momentum, epsilon=epsilon)
 
     return forward
+
+
+def student_with(forward):
+    return FakeStudent({"batchnorm_forward": forward, "FC_BN_PARAMS": FC_BN_PARAMS, "Q6A_ANSWER": 2})
 
 
 def test_mistake_table_is_complete():
@@ -150,37 +134,19 @@ def test_mistake_table_is_complete():
 
 
 @pytest.mark.parametrize("mistake", diagnose_bn.MISTAKES, ids=lambda m: m.name)
-def test_each_mistake_fails_its_checks_and_is_named(mistake):
-    for seed in SEEDS:
-        for factor in (0.2, 5.0):
-            outcomes = run_checks(_mistaken(mistake), seed, factor)
-            failed = {name for name, (passed, _) in outcomes.items() if not passed}
-            assert failed == EXPECTED_FAILURES[mistake.name], f"seed {seed}, tolerance x{factor}"
-            names = {diagnosis for passed, diagnosis in outcomes.values() if not passed}
-            # Two unbiased variances look the same to a check of the moving statistics only.
-            assert names <= {mistake.name, "unbiased variance in the moving update"}, f"seed {seed}"
-
-
-@pytest.mark.parametrize("dtype", ["numpy", "keras"])
-def test_float32_arithmetic_passes_at_half_the_tolerance(dtype):
-    def forward(x, gamma, beta, moving_mean, moving_var, *, training, momentum=0.99, epsilon=1e-3):
-        if dtype == "keras":
-            return keras_batchnorm(x, gamma, beta, moving_mean, moving_var, training=training, momentum=momentum,
-                                   epsilon=epsilon, dtype="float32")
-        mistake = diagnose_bn.Mistake("float32", "", float32=True)
-        return diagnose_bn.mistaken_forward(mistake, x, gamma, beta, moving_mean, moving_var, training=training,
-                                            momentum=momentum, epsilon=epsilon)
-
-    for seed in SEEDS:
-        outcomes = run_checks(forward, seed, 0.5)
-        failed = {name for name, (passed, _) in outcomes.items() if not passed}
-        assert failed == {"large_values.float64"}, f"seed {seed}"
+def test_each_mistake_loses_its_checks_and_is_named_at_the_default_seed(mistake):
+    outcomes = run_checks(checks_of(grader), student_with(mistaken(mistake)), 1234,
+                          rubric_settings("q6", grader.Settings))
+    assert failed(outcomes) == EXPECTED_FAILURES[mistake.name]
+    assert diagnoses(outcomes) <= allowed_diagnoses(mistake.name)
+    for check in failed(outcomes):
+        assert "known mistake" in str(outcomes[check].failure), check
 
 
 def test_reference_passes_every_check_at_a_tiny_tolerance():
-    for seed in SEEDS:
-        outcomes = run_checks(batchnorm_forward, seed, 1e-3)
-        assert all(passed for passed, _ in outcomes.values()), f"seed {seed}: {outcomes}"
+    outcomes = run_checks(checks_of(grader), student_with(batchnorm_forward), 1234,
+                          rubric_settings("q6", grader.Settings, 1e-3))
+    assert not failed(outcomes)
 
 
 def test_no_mistake_matches_the_reference_when_it_is_right():
@@ -188,3 +154,12 @@ def test_no_mistake_matches_the_reference_when_it_is_right():
     expected = batchnorm_forward(*[case[n] for n in grader.PARAMETERS], training=True)
     inputs = {**case, "training": True, "momentum": 0.99, "epsilon": 1e-3}
     assert diagnose_bn.closest_mistake(expected, inputs, expected=expected, tolerances=[(1e-6, 1e-6)] * 3) is None
+
+
+def test_a_moving_statistic_kept_with_keepdims_is_the_same_answer():
+    case = _case(5, (3, 4, 5, 3))
+    mean = batchnorm_forward(*[case[n] for n in grader.PARAMETERS], training=True)[1]
+    notes = []
+    for value in (mean.reshape(1, 1, 1, 3), mean.reshape(1, 3).tolist()):
+        np.testing.assert_array_equal(grader.as_output(value, "new_moving_mean", "call", (3,), notes), mean)
+    assert "new_moving_mean: shape (1, 1, 1, 3) read as (3,)" in notes and "new_moving_mean: a list" in notes
