@@ -177,7 +177,12 @@ def check(request) -> CheckContext:
 @pytest.fixture
 def rng(seed, check) -> np.random.Generator:
     """A generator seeded by the run's seed and the check id: same inputs on every rerun."""
-    return np.random.default_rng([seed, zlib.crc32(check.id.encode())])
+    return check_rng(seed, check.id)
+
+
+def check_rng(seed: int, check_id: str) -> np.random.Generator:
+    """The generator a check draws its cases from (the `rng` fixture; sweeps in tests use it too)."""
+    return np.random.default_rng([seed, zlib.crc32(check_id.encode())])
 
 
 @pytest.fixture(scope="session")
