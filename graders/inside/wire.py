@@ -1,39 +1,79 @@
-"""Plain-data framing between the grader and the sandbox worker.
+"""Plain-data framing between the grader and the sandbox worker: bounded in size, items, depth and time.
 
 Both sides import this module: the worker gets a copy of it, because the sandbox hides
 `graders/`. It must therefore depend on numpy and the standard library only.
 
 A frame is: 8-byte big-endian length, then that many bytes of a JSON header, then 8 bytes
-and an `.npz` blob holding every array the header refers to. Arrays are read back with
-`allow_pickle=False`, so no frame can carry code.
+and an `.npz` blob holding every array the header refers to. Student code can write frames
+of its own to the results pipe, so the grader reads every reply as hostile: a declared length
+over the limits is refused before its bytes are read; the header's size, value count and
+nesting depth are checked before it is parsed; the blob is accepted only as stored
+(uncompressed) `.npy` members, each referenced by the header, whose declared dtype and shape
+match their stored size exactly, and the arrays are views of the bytes received (nothing is
+inflated, nothing is allocated at a size the frame merely declares). Arrays never carry
+objects, so no frame can carry code.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import math
 import os
+import re
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
 # Bound at import, before the worker runs student code that might patch them.
-from builtins import bool, dict, float, int, isinstance, len, list, memoryview, set, str, tuple, type  # noqa: A004
+from builtins import (bool, bytearray, bytes, dict, float, int, isinstance, len, list, memoryview, set, str,  # noqa: A004
+                      tuple, type)
 
-_dumps, _loads = json.dumps, json.loads
-_savez, _load, _BytesIO = np.savez, np.load, io.BytesIO
+_dumps, _loads, _literal_eval = json.dumps, json.loads, ast.literal_eval
+_savez, _BytesIO = np.savez, io.BytesIO
+_frombuffer, _empty, _dtype = np.frombuffer, np.empty, np.dtype
 _NDARRAY, _GENERIC, _OBJECT = np.ndarray, np.generic, np.object_
 _os_write, _os_read = os.write, os.read
-MAX_FRAME_BYTES = 512 * 2**20
+MAX_FRAME_BYTES = 512 * 2**20  # what the grader may send the worker (training data included)
 MAX_DEPTH = 32
+READ_CHUNK = 1 << 20
 _LEN = struct.Struct(">Q")
 _ARRAY = "__ndarray__"
 _TUPLE = "__tuple__"
+_FLOAT = "__float__"
+# A JSON string, written so that the regex engine runs it in one linear pass.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_DEPTH_CHUNK = 1 << 20
+
+# The zip records of an .npz (PKWARE APPNOTE 4.3.7, 4.3.12, 4.3.16).
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+_LOCAL_SIG, _CENTRAL_SIG, _END_SIG = 0x04034B50, 0x02014B50, 0x06054B50
+_STORED, _ENCRYPTED, _ZIP64_MARK = 0, 0x1, 0xFFFFFFFF
+_NPY_MAGIC = b"\x93NUMPY"
+_MAX_NPY_HEADER = 4096
+_MAX_NAME = 64
 
 
 class WireError(Exception):
-    """A value cannot be encoded as plain data, or a frame is malformed."""
+    """A value cannot be encoded as plain data, or a frame is malformed, forged or over a limit."""
+
+
+@dataclass(frozen=True)
+class FrameLimits:
+    """What one frame may hold; everything is checked before it is allocated."""
+
+    max_bytes: int = MAX_FRAME_BYTES  # header + blob
+    max_header_bytes: int = 8 * 2**20  # the JSON header
+    max_items: int = 500_000  # JSON values in the header (an upper bound counted on its bytes)
+    max_depth: int = MAX_DEPTH
+    max_arrays: int = 256
+
+
+REQUESTS = FrameLimits()  # what the worker accepts from the grader
 
 
 def encode(value) -> bytes:
@@ -50,23 +90,39 @@ def encode(value) -> bytes:
     blob = _BytesIO()
     if arrays:
         _savez(blob, **arrays)
-    data = blob.getvalue()
-    return _LEN.pack(len(header)) + header + _LEN.pack(len(data)) + data
+    return frame_bytes(header, blob.getvalue())
 
 
-def decode(header: bytes, blob: bytes):
-    """Decode the two parts of a frame back into plain data.
+def frame_bytes(header: bytes, blob: bytes = b"") -> bytes:
+    """The frame of an encoded JSON header and its .npz blob."""
+    return _LEN.pack(len(header)) + header + _LEN.pack(len(blob)) + blob
+
+
+def decode(header: bytes, blob, limits: FrameLimits = REQUESTS):
+    """Decode the two parts of a frame back into plain data, within `limits`.
+
+    Args:
+        blob: the .npz part; a bytearray is used in place (the arrays are views of it).
 
     Raises:
-        WireError: when the JSON or npz is malformed, or an array has object dtype.
+        WireError: when the frame is over a limit, malformed or forged (compressed, unreferenced or
+            missing members, sizes that do not match their dtype and shape, object arrays).
     """
     try:
-        arrays = _load_arrays(blob)
-        return _from_plain(_loads(header), arrays)
+        _check_header(header, limits)
+        plain = _loads(header)
+        names: set = set()
+        _collect_arrays(plain, names, 0, limits.max_depth)
+        if len(names) > limits.max_arrays:
+            raise WireError(f"the frame refers to {len(names)} arrays; at most {limits.max_arrays} are accepted")
+        arrays = _load_arrays(blob if isinstance(blob, bytearray) else bytearray(blob), names)
+        return _from_plain(plain, arrays)
     except WireError:
         raise
+    except (RecursionError, MemoryError) as exc:
+        raise WireError(f"frame refused: {type(exc).__name__}") from None
     except Exception as exc:  # malformed input from an untrusted peer
-        raise WireError(f"malformed frame: {type(exc).__name__}: {exc}") from None
+        raise WireError(f"malformed frame: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def write_frame(fd: int, value) -> None:
@@ -82,55 +138,258 @@ def write_bytes(fd: int, frame: bytes) -> None:
         view = view[written:]
 
 
-def split_frame(buffer: bytes):
+class FrameReader:
+    """Assembles one frame from what a pipe delivers, refusing declared sizes over the limits at once.
+
+    Ask `wanted()` how many bytes to read next (never past the end of the frame, so the bytes of
+    a following frame stay in the pipe), `feed()` them, and take `parts()` once `done`.
+    """
+
+    def __init__(self, limits: FrameLimits = REQUESTS) -> None:
+        self.limits = limits
+        self._header = bytearray()
+        self._blob = bytearray()
+        self._lengths = bytearray()
+        self._header_size: int | None = None
+        self._blob_size: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._blob_size is not None and len(self._blob) == self._blob_size
+
+    def wanted(self) -> int:
+        """Bytes still needed by the current part of the frame (0 when the frame is complete)."""
+        if self._header_size is None:
+            return _LEN.size - len(self._lengths)
+        if len(self._header) < self._header_size:
+            return self._header_size - len(self._header)
+        if self._blob_size is None:
+            return 2 * _LEN.size - len(self._lengths)
+        return self._blob_size - len(self._blob)
+
+    def feed(self, data: bytes) -> None:
+        """Take bytes of the frame, at most `wanted()` of them.
+
+        Raises:
+            WireError: a declared length over the limits.
+        """
+        while data:
+            take = self.wanted()
+            if take <= 0:
+                raise WireError("more bytes than the frame holds")
+            piece, data = data[:take], data[take:]
+            if self._header_size is None or (len(self._header) == self._header_size and self._blob_size is None):
+                self._lengths += piece
+                self._parse_length()
+            elif len(self._header) < self._header_size:
+                self._header += piece
+            else:
+                self._blob += piece
+
+    def parts(self) -> tuple[bytes, bytearray]:
+        return bytes(self._header), self._blob
+
+    def _parse_length(self) -> None:
+        limits = self.limits
+        if self._header_size is None and len(self._lengths) == _LEN.size:
+            (size,) = _LEN.unpack_from(self._lengths, 0)
+            if size > limits.max_header_bytes:
+                raise WireError(f"a header of {size} bytes exceeds the {limits.max_header_bytes}-byte cap")
+            self._header_size = size
+        elif self._blob_size is None and len(self._lengths) == 2 * _LEN.size:
+            (size,) = _LEN.unpack_from(self._lengths, _LEN.size)
+            if size + self._header_size > limits.max_bytes:
+                raise WireError(f"a frame of {size + self._header_size} bytes exceeds the {limits.max_bytes}-byte cap")
+            self._blob_size = size
+
+
+def split_frame(buffer: bytes, limits: FrameLimits = REQUESTS):
     """Split one complete frame off the front of `buffer`.
 
     Returns:
         `(header, blob, rest)`, or None while the frame is still incomplete.
 
     Raises:
-        WireError: when a declared length is larger than MAX_FRAME_BYTES.
+        WireError: when a declared length is over `limits`.
     """
-    header_end = _part_end(buffer, 0)
-    if header_end is None:
-        return None
-    blob_end = _part_end(buffer, header_end)
-    if blob_end is None:
-        return None
-    header = buffer[_LEN.size:header_end]
-    blob = buffer[header_end + _LEN.size:blob_end]
-    return header, blob, buffer[blob_end:]
+    reader, offset = FrameReader(limits), 0
+    while not reader.done:
+        take = reader.wanted()
+        if offset + take > len(buffer):
+            return None
+        reader.feed(buffer[offset:offset + take])
+        offset += take
+    header, blob = reader.parts()
+    return header, blob, buffer[offset:]
 
 
-def read_frame_blocking(fd: int):
+def read_frame_blocking(fd: int, limits: FrameLimits = REQUESTS):
     """Read one frame from `fd`, blocking; returns the decoded value or raises EOFError."""
-    buffer = b""
-    while True:
-        parts = split_frame(buffer)
-        if parts is not None:
-            return decode(parts[0], parts[1])
-        chunk = _os_read(fd, 1 << 20)
+    reader = FrameReader(limits)
+    while not reader.done:
+        chunk = _os_read(fd, min(reader.wanted(), READ_CHUNK))
         if not chunk:
             raise EOFError("peer closed the channel")
-        buffer += chunk
+        reader.feed(chunk)
+    return decode(*reader.parts(), limits)
 
 
-def _part_end(buffer: bytes, start: int):
-    if len(buffer) < start + _LEN.size:
-        return None
-    (length,) = _LEN.unpack_from(buffer, start)
-    if length > MAX_FRAME_BYTES:
-        raise WireError(f"frame part of {length} bytes exceeds the {MAX_FRAME_BYTES}-byte cap")
-    end = start + _LEN.size + length
-    return end if len(buffer) >= end else None
+# -- the header ---------------------------------------------------------------------------
+
+def _check_header(header: bytes, limits: FrameLimits) -> None:
+    """Size, value count and depth of the JSON text, from its bytes alone (before parsing)."""
+    if len(header) > limits.max_header_bytes:
+        raise WireError(f"a header of {len(header)} bytes exceeds the {limits.max_header_bytes}-byte cap")
+    # Every JSON value but the first follows one of [ { , : so this bounds their number.
+    items = 1 + sum(header.count(mark) for mark in (b"[", b"{", b",", b":"))
+    if items > limits.max_items:
+        raise WireError(f"the header holds up to {items} values; at most {limits.max_items} are accepted")
+    if header.count(b"[") + header.count(b"{") > limits.max_depth:
+        depth = _nesting_depth(_JSON_STRING.sub(b'""', header))
+        if depth > limits.max_depth:
+            raise WireError(f"the header is nested {depth} levels deep; at most {limits.max_depth} are accepted")
 
 
-def _load_arrays(blob: bytes) -> dict[str, np.ndarray]:
-    if not blob:
+def _nesting_depth(text: bytes) -> int:
+    """The deepest bracket nesting of JSON text without its strings, counted in C-speed chunks."""
+    deepest = level = 0
+    for start in range(0, len(text), _DEPTH_CHUNK):
+        codes = _frombuffer(text, np.uint8, count=min(_DEPTH_CHUNK, len(text) - start), offset=start)
+        steps = (codes == 91).astype(np.int32) + (codes == 123) - (codes == 93) - (codes == 125)
+        if not steps.any():
+            continue
+        running = np.cumsum(steps, dtype=np.int64) + level
+        deepest, level = max(deepest, int(running.max())), int(running[-1])
+    return deepest
+
+
+def _collect_arrays(value, names: set, depth: int, max_depth: int) -> None:
+    if depth > max_depth:
+        raise WireError(f"the header is nested deeper than {max_depth} levels")
+    if isinstance(value, list):
+        for item in value:
+            _collect_arrays(item, names, depth + 1, max_depth)
+    elif isinstance(value, dict):
+        if set(value) == {_ARRAY}:
+            if not isinstance(value[_ARRAY], str):
+                raise WireError("an array reference must be a name")
+            names.add(value[_ARRAY])
+            return
+        for item in value.values():
+            _collect_arrays(item, names, depth + 1, max_depth)
+
+
+# -- the blob -----------------------------------------------------------------------------
+
+def _load_arrays(blob: bytearray, names: set) -> dict[str, np.ndarray]:
+    """The referenced arrays, as views of `blob`, after checking every zip and .npy record."""
+    if not names:
+        if blob:
+            raise WireError(f"the frame carries {len(blob)} bytes of arrays that its header does not refer to")
         return {}
-    with _load(_BytesIO(blob), allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
+    members = _stored_members(blob, names)
+    return {name: _npy_array(blob, start, end, name) for name, (start, end) in members.items()}
 
+
+def _stored_members(blob: bytearray, names: set) -> dict[str, tuple[int, int]]:
+    """{array name: (start, end) of its .npy bytes}, from the zip's central directory."""
+    if len(blob) < _END.size:
+        raise WireError("the array blob is not an npz archive")
+    (signature, disk, cd_disk, on_disk, entries, cd_size, cd_offset, comment) = _END.unpack_from(blob, len(blob) - _END.size)
+    if signature != _END_SIG or comment or disk or cd_disk or on_disk != entries:
+        raise WireError("the array blob is not a plain npz archive (no end record where it belongs)")
+    if entries != len(names):
+        raise WireError(f"the npz holds {entries} members but the header refers to {len(names)}: "
+                        "every member must be referenced")
+    if cd_offset + cd_size != len(blob) - _END.size:
+        raise WireError("the npz's central directory is not where its end record says")
+    members: dict[str, tuple[int, int]] = {}
+    position = cd_offset
+    for _ in range(entries):
+        name, start, end, position = _central_entry(blob, position, cd_offset)
+        if name in members or name not in names:
+            raise WireError(f"npz member {name!r} is duplicated or not referenced by the header")
+        members[name] = (start, end)
+    if position != cd_offset + cd_size:
+        raise WireError("the npz's central directory has trailing bytes")
+    return members
+
+
+def _central_entry(blob: bytearray, position: int, cd_offset: int) -> tuple[str, int, int, int]:
+    if position + _CENTRAL.size > len(blob):
+        raise WireError("the npz's central directory is truncated")
+    fields = _CENTRAL.unpack_from(blob, position)
+    signature, flags, method, size, stored_size = fields[0], fields[3], fields[4], fields[8], fields[9]
+    name_length, extra_length, comment_length, local_offset = fields[10], fields[11], fields[12], fields[16]
+    if signature != _CENTRAL_SIG or name_length > _MAX_NAME:
+        raise WireError("the npz's central directory is malformed")
+    raw_name = bytes(blob[position + _CENTRAL.size:position + _CENTRAL.size + name_length])
+    name = raw_name.decode("ascii", "replace")
+    if method != _STORED or flags & _ENCRYPTED:
+        raise WireError(f"npz member {name!r} is compressed or encrypted; only stored members are accepted")
+    if size != stored_size or _ZIP64_MARK in (size, local_offset):
+        raise WireError(f"npz member {name!r} declares sizes that do not match")
+    if not name.endswith(".npy"):
+        raise WireError(f"npz member {name!r} is not an .npy array")
+    start = _local_data_start(blob, local_offset, raw_name, cd_offset)
+    if start + size > cd_offset:
+        raise WireError(f"npz member {name!r} runs past the end of the archive's data")
+    following = position + _CENTRAL.size + name_length + extra_length + comment_length
+    return name[:-len(".npy")], start, start + size, following
+
+
+def _local_data_start(blob: bytearray, offset: int, raw_name: bytes, cd_offset: int) -> int:
+    if offset + _LOCAL.size > cd_offset:
+        raise WireError("an npz member's local header lies outside the archive")
+    fields = _LOCAL.unpack_from(blob, offset)
+    signature, method, name_length, extra_length = fields[0], fields[3], fields[9], fields[10]
+    name_start = offset + _LOCAL.size
+    if signature != _LOCAL_SIG or method != _STORED or bytes(blob[name_start:name_start + name_length]) != raw_name:
+        raise WireError("an npz member's local header does not match its directory entry")
+    return name_start + name_length + extra_length
+
+
+def _npy_array(blob: bytearray, start: int, end: int, name: str) -> np.ndarray:
+    """The array stored in blob[start:end] as .npy, if its declared dtype and shape fill it exactly."""
+    dtype, shape, fortran, data_start = _npy_header(blob, start, end, name)
+    count = 1
+    for dimension in shape:
+        count *= dimension
+    if count * dtype.itemsize != end - data_start:
+        raise WireError(f"array {name!r} declares {count * dtype.itemsize} bytes of {dtype} {shape} "
+                        f"but stores {end - data_start}")
+    if count == 0:
+        return _empty(shape, dtype)
+    flat = _frombuffer(blob, dtype=dtype, count=count, offset=data_start)
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def _npy_header(blob: bytearray, start: int, end: int, name: str):
+    if end - start < len(_NPY_MAGIC) + 4 or bytes(blob[start:start + len(_NPY_MAGIC)]) != _NPY_MAGIC:
+        raise WireError(f"array {name!r} is not in .npy format")
+    major = blob[start + len(_NPY_MAGIC)]
+    length_format = "<H" if major == 1 else "<I" if major in (2, 3) else None
+    if length_format is None:
+        raise WireError(f"array {name!r} has an unknown .npy version {major}")
+    prefix = len(_NPY_MAGIC) + 2
+    (length,) = struct.unpack_from(length_format, blob, start + prefix)
+    text_start = start + prefix + struct.calcsize(length_format)
+    if length > _MAX_NPY_HEADER or text_start + length > end:
+        raise WireError(f"array {name!r} has an oversized .npy header")
+    fields = _literal_eval(bytes(blob[text_start:text_start + length]).decode("latin1"))
+    if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
+        raise WireError(f"array {name!r} has a malformed .npy header")
+    descr, fortran, shape = fields["descr"], fields["fortran_order"], fields["shape"]
+    if (not isinstance(descr, str) or type(fortran) is not bool or not isinstance(shape, tuple)
+            or len(shape) > MAX_DEPTH or not all(type(n) is int and n >= 0 for n in shape)):
+        raise WireError(f"array {name!r} has a malformed .npy header")
+    dtype = _dtype(descr)
+    if dtype.hasobject or dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
+        raise WireError(f"arrays must be numeric; got dtype {dtype}")
+    return dtype, shape, fortran, text_start + length
+
+
+# -- plain data ---------------------------------------------------------------------------
 
 def _to_plain(value, arrays: dict, depth: int):
     if depth > MAX_DEPTH:
@@ -138,7 +397,7 @@ def _to_plain(value, arrays: dict, depth: int):
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
-        return value if math.isfinite(value) else {"__float__": repr(value)}
+        return value if math.isfinite(value) else {_FLOAT: repr(value)}
     if isinstance(value, _GENERIC) and not isinstance(value, _OBJECT):
         return _to_plain(value.item(), arrays, depth + 1)
     if type(value) is _NDARRAY:
@@ -169,7 +428,13 @@ def _from_plain(value, arrays: dict):
     if set(value) == {_ARRAY}:
         return arrays[value[_ARRAY]]
     if set(value) == {_TUPLE}:
-        return tuple(_from_plain(item, arrays) for item in value[_TUPLE])
-    if set(value) == {"__float__"}:
-        return float(value["__float__"])
+        items = value[_TUPLE]
+        if not isinstance(items, list):
+            raise WireError("a tuple must hold a list")
+        return tuple(_from_plain(item, arrays) for item in items)
+    if set(value) == {_FLOAT}:
+        text = value[_FLOAT]
+        if text not in ("nan", "inf", "-inf"):
+            raise WireError("a non-finite float must be nan, inf or -inf")
+        return float(text)
     return {key: _from_plain(item, arrays) for key, item in value.items()}

@@ -2,8 +2,11 @@
 
 It is started by `sandbox.Sandbox` as `python -I worker.py --requests FD --results FD`, from
 a copy of this file and `wire.py` inside the sandbox's temporary folder (the sandbox hides
-`graders/`). It loads the submission once, then serves requests by name. Everything it sends
-back is plain data; the grader re-checks every value it receives.
+`graders/`). It loads the submission once (saying which top-level statement it is running, so
+that a load timeout can name it, and importing the heavy libraries the submission's functions
+import), then serves requests by name, echoing each request's id. Everything it sends back is
+plain data; the grader re-checks every value it receives. Under bubblewrap it refuses to run
+student code as root or with a capability.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import ast
 import builtins
 import importlib
+import json
 import os
 import random
 import signal
@@ -36,10 +40,12 @@ _EXIT = os._exit
 _ARRAY, _ASARRAY, _NDARRAY = np.array, np.asarray, np.ndarray
 _BOOL, _INTEGER, _FLOATING = np.bool_, np.integer, np.floating
 _SEED_NUMPY = np.random.seed
+_QUOTE = json.encoder.encode_basestring_ascii
 INTERNAL_ERROR = 70  # the exit status that tells the grader the worker itself failed
 TRACEBACK_LINES = 12
 HARNESS = os.path.dirname(os.path.abspath(__file__))
 SUBMISSION_DIR = ""
+HEAVY_LIBRARIES = ("tensorflow", "keras", "keras_tuner", "sklearn", "scipy", "pandas", "matplotlib")
 GUARDED = {os: ("_exit", "abort", "kill", "killpg", "fork", "forkpty", "setsid"), signal: ("pthread_kill",)}
 
 
@@ -58,17 +64,27 @@ def main() -> None:
 
 def _serve_forever(args) -> None:
     config = wire.read_frame_blocking(args.requests)
+    if config.get("unprivileged"):
+        _require_unprivileged()
     namespace = _new_namespace()
-    problems = _load_units(config, namespace)
+
+    def loading(filename: str, line: int) -> None:  # so a load timeout can name the statement
+        wire.write_bytes(args.results, _loading_frame(filename, line))
+
+    imports: list = []
+    problems = _load_units(config, namespace, loading=loading, imports=imports)
     _restore_builtins()
+    _warm_imports(imports, loading)
     public = sorted(name for name in namespace if not name.startswith("_"))
-    _reply(args.results, {"ok": True, "problems": problems, "names": public})
+    _reply(args.results, {"ok": True, "problems": problems, "names": public, "id": config.get("id")})
     while True:
         try:
             request = wire.read_frame_blocking(args.requests)
         except EOFError:
             return
-        _reply(args.results, _serve(request, namespace))
+        reply = _serve(request, namespace)
+        reply["id"] = request.get("id")
+        _reply(args.results, reply)
 
 
 def _reply(fd: int, reply: dict) -> None:
@@ -76,8 +92,25 @@ def _reply(fd: int, reply: dict) -> None:
     try:
         frame = wire.encode(reply)
     except wire.WireError as exc:
-        frame = wire.encode({"ok": False, "kind": "type", "message": str(exc), "seconds": reply.get("seconds", 0)})
+        frame = wire.encode({"ok": False, "kind": "type", "message": str(exc), "seconds": reply.get("seconds", 0),
+                             "id": reply.get("id")})
     wire.write_bytes(fd, frame)
+
+
+def _loading_frame(filename: str, line: int) -> bytes:
+    # Built with C-level formatting only: the statements before it may have patched the builtins
+    # that json's Python encoder looks up.
+    header = '{"loading": {"filename": %s, "line": %d}}' % (_QUOTE(filename), line)
+    return wire.frame_bytes(header.encode())
+
+
+def _require_unprivileged() -> None:
+    """Refuse to run student code as root or with a capability (a misconfigured sandbox): fail closed."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    effective = int(fields.get("CapEff", "1").strip(), 16)
+    if os.getuid() == 0 or os.geteuid() == 0 or effective != 0:
+        raise RuntimeError(f"the worker runs as uid {os.getuid()} with capabilities {effective:#x}; refusing")
 
 
 def _parse_args():
@@ -93,8 +126,16 @@ def _new_namespace() -> dict:
     return module.__dict__
 
 
-def _load_units(config: dict, namespace: dict) -> list[dict]:
-    """Exec every unit of the submission into the one namespace; collect what failed."""
+def _load_units(config: dict, namespace: dict, *, loading=None, imports: list | None = None) -> list[dict]:
+    """Exec every unit of the submission into the one namespace; collect what failed.
+
+    Args:
+        loading: called with (the unit's file name, line) before each top-level statement runs.
+        imports: gets (file name, line, module) of every import anywhere in the units.
+
+    Returns:
+        One {"filename", "line", "message"} per statement that failed ({"origin", "message"} per file).
+    """
     global SUBMISSION_DIR
     submission_dir = SUBMISSION_DIR = config["submission_dir"]
     # Appended, not prepended: a student's numpy.py must not shadow the real numpy.
@@ -112,11 +153,40 @@ def _load_units(config: dict, namespace: dict) -> list[dict]:
         except BaseException as exc:  # noqa: BLE001 - the loader parsed it already; be safe
             problems.append({"origin": origin, "message": _describe(exc)})
             continue
-        problems += _exec_statements(tree, path, origin, namespace)
+        if imports is not None:
+            imports += _imports_of(tree, filename)
+        problems += _exec_statements(tree, path, filename, namespace, loading)
     return problems
 
 
-def _exec_statements(tree: ast.Module, path: str, origin: str, namespace: dict) -> list[dict]:
+def _warm_imports(imports: list, loading=None) -> None:
+    """Import now the heavy libraries the submission imports inside its functions.
+
+    A call's budget is for its work, not for a first `import tensorflow` (seconds, a minute on a
+    busy machine) inside it; loading has its own, longer budget. Failures are left for the call.
+    """
+    for filename, line, module in imports:
+        if module.split(".")[0] in HEAVY_LIBRARIES and module not in sys.modules:
+            if loading is not None:
+                loading(filename, line)
+            try:
+                importlib.import_module(module)
+            except BaseException:  # noqa: BLE001 - the call that needs it reports it
+                pass
+            _restore_builtins()
+
+
+def _imports_of(tree: ast.Module, filename: str) -> list[tuple[str, int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(filename, node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((filename, node.lineno, node.module))
+    return found
+
+
+def _exec_statements(tree: ast.Module, path: str, filename: str, namespace: dict, loading) -> list[dict]:
     """Run a unit one top-level statement at a time, so one failing import or line
     (say `from google.colab import drive`) does not lose every definition after it."""
     problems, flags = [], 0
@@ -124,11 +194,13 @@ def _exec_statements(tree: ast.Module, path: str, origin: str, namespace: dict) 
         if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
             flags |= _future_flags(statement)
             continue
+        if loading is not None:
+            loading(filename, statement.lineno)
         try:
             code = compile(ast.Module(body=[statement], type_ignores=[]), path, "exec", flags=flags, dont_inherit=True)
             exec(code, namespace)  # noqa: S102 - this is the sandbox; running it is the point
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
-            problems.append({"origin": f"{origin}, line {statement.lineno}", "message": _describe(exc)})
+            problems.append({"filename": filename, "line": statement.lineno, "message": _describe(exc)})
     return problems
 
 

@@ -4,7 +4,9 @@ rlimits cannot stop a fork bomb run by root (root is exempt from RLIMIT_NPROC), 
 caps address space rather than memory in use. A cgroup caps both, and lists every process the
 worker started, so that all of them, daemons included, can be killed. cgroup v1 (separate
 `pids` and `memory` hierarchies) and v2 (one unified hierarchy) are both handled; where
-neither is writable the sandbox runs without one and says so.
+neither is writable the sandbox runs without one and says so. The worker never sees this tree:
+under bubblewrap `/sys/fs/cgroup` is an empty read-only folder, and the worker's user owns none
+of these files.
 """
 
 from __future__ import annotations
@@ -30,6 +32,57 @@ def remove_orphans() -> None:
             continue
 
 
+def _write_limit(folder: Path, key: str, value: int) -> None:
+    """Write one limit; a key ending in "?" is optional (swap accounting may be off)."""
+    optional = key.endswith("?")
+    path = folder / key.rstrip("?")
+    try:
+        path.write_text(str(value))
+    except OSError:
+        if not optional:
+            raise
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def machine_memory_bytes() -> int:
+    """The memory this grader may use: physical memory, or less where its own cgroup caps it (a container)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return min([total, *_own_memory_limits()])
+
+
+def _own_memory_limits() -> list[int]:
+    """Every memory limit on the path from this process's cgroup up to the root (limits are hierarchical)."""
+    limits = []
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return limits
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            base, keys = CGROUP_ROOT, ("memory.max",)
+        elif "memory" in controllers.split(","):
+            base, keys = CGROUP_ROOT / "memory", ("memory.limit_in_bytes",)
+        else:
+            continue
+        folder = base / path.lstrip("/")
+        while True:
+            for key in keys:
+                value = _read(folder / key)
+                if value is not None and value.isdigit():
+                    limits.append(int(value))
+            if folder == base or base not in folder.parents:
+                break
+            folder = folder.parent
+    return limits
+
+
 class WorkerCgroup:
     """The cgroup(s) of one worker; `create` returns None where cgroups are not available."""
 
@@ -43,21 +96,42 @@ class WorkerCgroup:
         name = f"hw3grader-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # the grader's pid: orphans are findable
         unified = CGROUP_ROOT / "cgroup.controllers"
         if unified.exists():
-            plan = {CGROUP_ROOT / name: {"pids.max": max_processes, "memory.max": memory_bytes}}
+            plan = {CGROUP_ROOT / name: {"pids.max": max_processes, "memory.max": memory_bytes,
+                                         "memory.swap.max?": 0}}
         else:
             plan = {CGROUP_ROOT / "pids" / name: {"pids.max": max_processes},
-                    CGROUP_ROOT / "memory" / name: {"memory.limit_in_bytes": memory_bytes}}
+                    CGROUP_ROOT / "memory" / name: {"memory.limit_in_bytes": memory_bytes,
+                                                    "memory.memsw.limit_in_bytes?": memory_bytes}}
         made: list[Path] = []
         try:
             for folder, limits in plan.items():
-                folder.mkdir()
+                folder.mkdir(mode=0o755)
                 made.append(folder)
                 for key, value in limits.items():
-                    (folder / key).write_text(str(value))
+                    _write_limit(folder, key, value)
         except OSError:
             cls(made).remove()
             return None
         return cls(made)
+
+    def memory_limit(self) -> int | None:
+        """The memory cap as the kernel holds it (None without a memory cgroup)."""
+        for folder in self.folders:
+            for key in ("memory.max", "memory.limit_in_bytes"):
+                value = _read(folder / key)
+                if value is not None:
+                    return int(value) if value.isdigit() else None
+        return None
+
+    def out_of_memory_kills(self) -> int:
+        """How many processes the kernel killed in this cgroup for reaching its memory cap."""
+        for folder in self.folders:
+            for key in ("memory.events", "memory.oom_control"):  # v2, v1 (kernel 4.13 on)
+                for line in (_read(folder / key) or "").splitlines():
+                    field, _, count = line.partition(" ")
+                    if field == "oom_kill" and count.strip().isdigit():
+                        return int(count)
+        return 0
 
     def enter(self) -> None:
         """Move the calling process into the cgroup(s): run in the child, before it execs."""

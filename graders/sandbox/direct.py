@@ -12,7 +12,9 @@ import os
 import time
 
 from graders.harness.errors import HarnessError
-from graders.sandbox.sandbox import Sandbox
+from graders.sandbox import workdir
+from graders.sandbox.sandbox import INSIDE_DIR, Sandbox
+from graders.submission.explain import locate_problems
 
 ENABLE = "HW3_BENCHMARK_DIRECT"
 
@@ -38,17 +40,18 @@ class DirectSandbox(Sandbox):
             return
         from graders.inside import worker  # imported here: it puts the harness folder on sys.path
 
-        submission_dir = self._write_files()
+        self._workdir = workdir.create(self.prepared.units, INSIDE_DIR)
+        submission_dir = self._workdir / "submission"
         config = {"submission_dir": str(submission_dir), "scratch_dir": str(submission_dir), "in_process": True,
                   "units": [[unit.filename, unit.origin] for unit in self.prepared.units], "seed": self.seed}
         started = time.perf_counter()
         self._namespace = worker._new_namespace()
-        self.load_problems = worker._load_units(config, self._namespace)
+        self.load_problems = locate_problems(self.prepared, worker._load_units(config, self._namespace))
         self.names = sorted(self._namespace)
         self.load_seconds += time.perf_counter() - started
         self.starts += 1
 
-    def _exchange(self, request: dict, timeout: float, *, what: str) -> dict:
+    def _exchange(self, request: dict, timeout: float, *, what: str, on_loading=None) -> dict:
         from graders.inside import worker
 
         return worker._serve(request, self._namespace)

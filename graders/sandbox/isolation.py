@@ -1,7 +1,12 @@
 """How the sandbox worker is confined: bubblewrap when it works here, else a plain process.
 
-Both levels get rlimits and a scrubbed environment; only bubblewrap adds a read-only
-system, no network, a private PID namespace and hidden grader files.
+Both levels get rlimits and a scrubbed environment; only bubblewrap adds a read-only system,
+no network, private PID and IPC namespaces, size-capped writable folders, hidden grader files
+and, whoever starts the grader, an unprivileged worker: a root-started grader runs bubblewrap
+as root (it needs root to build the namespaces without a user namespace) and bubblewrap runs
+the worker through `setpriv` as an unprivileged user with no capability at all, so the worker
+can neither remount a read-only folder nor write a cgroup's limits. A plain process started
+by root is root: the isolation string says so ("process (unconfined root)").
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from graders.harness.errors import HarnessError
 BUBBLEWRAP = "bubblewrap"
 PROCESS = "process"
 LEVELS = ("auto", BUBBLEWRAP, PROCESS)
+UNCONFINED_ROOT = "unconfined root"  # appended to "process" when the grader (and so the worker) is root
+NOBODY = 65534
+# Without a user namespace (bubblewrap run by root), so that the worker can become another user.
+_NAMESPACES_AS_ROOT = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try")
 
 
 @dataclass(frozen=True)
@@ -27,28 +36,33 @@ class Limits:
     """Resource limits of one worker process (all inherited by its children)."""
 
     cpu_seconds: int = 3600
-    memory_bytes: int = 24 * 2**30
+    memory_bytes: int = 8 * 2**30  # the cgroup's cap; the address-space rlimit alone where there is none
     file_bytes: int = 256 * 2**20
     open_files: int = 1024
     threads: int = 2
     processes: int = 512  # tasks (threads too) in the worker's cgroup, where there is one
-    scratch_bytes: int = 512 * 2**20  # each writable tmpfs under bubblewrap (home, tmp, scratch)
+    scratch_bytes: int = 512 * 2**20  # each writable tmpfs under bubblewrap (home, scratch, tmp, /tmp, /dev/shm)
+    uid: int = NOBODY  # who the worker is under bubblewrap when the grader runs as root
 
 
-@functools.lru_cache(maxsize=1)
-def bubblewrap_works() -> bool:
-    """True when `bwrap` exists and can build the namespaces we need on this machine."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+@functools.lru_cache(maxsize=4)
+def bubblewrap_works(uid: int = NOBODY) -> bool:
+    """True when `bwrap` exists and can confine the worker here as the sandbox does (unprivileged inside)."""
+    if shutil.which("bwrap") is None or (running_as_root() and shutil.which("setpriv") is None):
         return False
-    probe = [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--", "true"]
+    probe = [*_bubblewrap_prefix(uid), "--ro-bind", "/", "/", "--proc", "/proc", "--perms", "1777", "--size", "4096",
+             "--tmpfs", "/tmp", "--", *_drop_privileges(uid), "true"]  # every feature wrap_command uses
     try:
         return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
 
-def choose_level(requested: str) -> str:
+def choose_level(requested: str, uid: int = NOBODY) -> str:
     """Resolve "auto" to the strongest level available.
 
     Raises:
@@ -58,11 +72,36 @@ def choose_level(requested: str) -> str:
         raise HarnessError(f"unknown isolation {requested!r}; expected one of {LEVELS}")
     if requested == PROCESS:
         return PROCESS
-    if bubblewrap_works():
+    if bubblewrap_works(uid):
         return BUBBLEWRAP
     if requested == BUBBLEWRAP:
         raise HarnessError("isolation 'bubblewrap' was requested but bwrap does not work here")
     return PROCESS
+
+
+def describe(level: str, *, cgroup: bool) -> str:
+    """The results JSON's `isolation`: the level first, "+cgroup", and "(unconfined root)" where it applies.
+
+    Readers take the level with `isolation.partition("+")[0].split(" ")[0]`.
+    """
+    text = f"{level}+cgroup" if cgroup else level
+    return f"{text} ({UNCONFINED_ROOT})" if level == PROCESS and running_as_root() else text
+
+
+def unconfined_root_warning() -> str:
+    return ("the grader runs as root without bubblewrap: the submission's code runs as root on this machine "
+            "(it can read, change or delete anything here). Install bubblewrap (apt-get install bubblewrap).")
+
+
+def refuse_unconfined_root(isolation: str) -> None:
+    """A batch run by root grades under bubblewrap, unless `--isolation process` was asked for explicitly.
+
+    Raises:
+        HarnessError: root, no working bubblewrap, and isolation "auto".
+    """
+    if isolation == "auto" and running_as_root() and not bubblewrap_works():
+        raise HarnessError(f"refusing to grade a class: {unconfined_root_warning()} To accept that, pass "
+                           "--isolation process explicitly.")
 
 
 def worker_environment(workdir: Path, threads: int) -> dict[str, str]:
@@ -88,7 +127,9 @@ def worker_environment(workdir: Path, threads: int) -> dict[str, str]:
     }
 
 
-WRITABLE = ("home", "tmp", "scratch")  # the worker's only writable folders, inside its workdir
+WRITABLE = ("home", "tmp", "scratch")  # the worker's writable folders inside its workdir
+WRITABLE_SYSTEM = ("/tmp", "/dev/shm")  # and outside it (multiprocessing and TensorFlow use them)
+READ_ONLY_INSIDE = ("/sys/fs/cgroup",)  # replaced by an empty read-only folder: no view of any cgroup
 
 
 def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[Path], limits: Limits) -> list[str]:
@@ -97,25 +138,57 @@ def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[
     Under bubblewrap the worker sees only an allowlist, read-only: the system folders, this
     Python and its packages, and its own workdir (the submission's copy, the worker's code,
     shared inputs). Nothing else of the machine exists for it (no other checkout of the
-    reference solution, no home folder), and only size-capped tmpfs folders are writable,
-    so a submission can neither read the grader's files, change anything, nor fill the disk.
+    reference solution, no home folder, no cgroup), and only size-capped tmpfs folders are
+    writable, so a submission can neither read the grader's files, change anything, nor fill
+    the disk or the memory through a file.
     """
     if level == PROCESS:
         return command
-    args = ["bwrap", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    args = [*_bubblewrap_prefix(limits.uid), "--dev", "/dev", "--proc", "/proc"]
+    for path in WRITABLE_SYSTEM:
+        args += _capped_tmpfs(path, limits)
     for path in SYSTEM_PATHS:
         args += _bind_system_path(Path(path))
+    for path in READ_ONLY_INSIDE:
+        if Path(path).is_dir():
+            args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
     for prefix in _python_prefixes():
-        args += ["--ro-bind", prefix, prefix]
-    args += ["--ro-bind", str(workdir), str(workdir)]
+        args += [*_open_parents(prefix), "--ro-bind", prefix, prefix]
+    args += [*_open_parents(str(workdir)), "--ro-bind", str(workdir), str(workdir)]
     for name in WRITABLE:
-        args += ["--size", str(limits.scratch_bytes), "--tmpfs", str(workdir / name)]
+        args += _capped_tmpfs(str(workdir / name), limits)
     for path in hidden:  # in case a bound prefix (a venv inside the project) contains one
         if path.is_dir() and not _contains(path, workdir):
-            args += ["--tmpfs", str(path)]
-    args += ["--remount-ro", "/", "--unshare-all", "--die-with-parent", "--new-session",
-             "--chdir", str(workdir / "scratch"), "--"]
-    return args + command
+            args += ["--size", "4096", "--tmpfs", str(path), "--remount-ro", str(path)]
+    args += ["--remount-ro", "/", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch"), "--"]
+    return args + _drop_privileges(limits.uid) + command
+
+
+def _bubblewrap_prefix(uid: int) -> list[str]:
+    if running_as_root():  # namespaces without a user namespace; setpriv then drops to `uid`
+        return ["bwrap", *_NAMESPACES_AS_ROOT]
+    return ["bwrap", "--unshare-all", "--cap-drop", "ALL"]  # an unprivileged user namespace, as this user
+
+
+def _drop_privileges(uid: int) -> list[str]:
+    """Run as `uid` with no capability, no supplementary group and no way back (setuid binaries do nothing)."""
+    if not running_as_root():
+        return []
+    return [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+
+
+def _open_parents(path: str) -> list[str]:
+    """Create the folders above a bind as 0755: bubblewrap's own are 0700, closed to the worker's user."""
+    args = []
+    for parent in reversed(Path(path).parents[:-1]):  # from the top, without "/"
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _capped_tmpfs(path: str, limits: Limits) -> list[str]:
+    # World-writable with the sticky bit: the worker's user does not own what bubblewrap mounts.
+    return ["--perms", "1777", "--size", str(limits.scratch_bytes), "--tmpfs", path]
 
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc", "/sys")
@@ -135,14 +208,21 @@ def _python_prefixes() -> list[str]:
     return sorted(p for p in resolved if not any(p != q and p.startswith(q + os.sep) for q in resolved))
 
 
+def address_space_bytes(limits: Limits, *, cgroup: bool) -> int:
+    """RLIMIT_AS: the memory cap itself without a cgroup; with one, room for what TensorFlow reserves
+    but never touches, so that touched memory meets the cgroup's cap (which names it) first."""
+    return 2 * limits.memory_bytes if cgroup else limits.memory_bytes
+
+
 def child_setup(limits: Limits, cgroup=None):
     """Return a `preexec_fn` that joins `cgroup` and applies `limits` in the child before it execs."""
+    address_space = address_space_bytes(limits, cgroup=cgroup is not None)
 
     def apply() -> None:
         if cgroup is not None:
             cgroup.enter()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

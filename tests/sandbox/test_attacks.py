@@ -2,9 +2,12 @@
 
 Each must end the same way: the grader survives; the attacked checks score 0 with a clear
 message while the submission's other checks are still graded (its golden); nothing is
-written outside the sandbox's temporary folder; no process is left running.
+written outside the sandbox's temporary folder (sentinels, the project tree's hashes); another
+grading's cgroup keeps its limits; no process is left running. CI runs it as root, the case
+that matters most (Gradescope, Docker): the worker must still be unprivileged.
 """
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -24,6 +27,45 @@ ATTACKS = [sample for sample in golden_samples() if sample.startswith("malicious
 SENTINELS = [Path("/tmp/hw3-pwned"), Path("/tmp/hw3-pwned-pickle"), Path("/tmp/results.json"), Path("/work/hw3-pwned"),
              Path("/root/hw3-pwned"), Path("/hw3-pwned"), PROJECT / "results.json", PROJECT / "hw3-fill-0"]
 LISTEN_PORT = 47391  # the port submissions/malicious/network_loopback tries to reach
+# What a successful attack would leave in a file of the project (payloads and planted files carry them).
+MARKERS = (b"hw3-attack", b"hw3-pwned", b"hw3_attack_payload")
+UNHASHED = {".git", ".venv", "__pycache__", "out", ".hypothesis", ".pytest_cache"}
+BYSTANDER_LIMITS = {"max_processes": 77, "memory_bytes": 3 * 2**30 + 4096 * 7}
+
+
+def project_hashes() -> dict[str, tuple[str, bool]]:
+    """{path: (sha256, whether it carries an attack's mark)} of every file of the project tree."""
+    hashes = {}
+    for root, dirs, files in os.walk(PROJECT):
+        dirs[:] = [d for d in dirs if d not in UNHASHED]
+        for name in files:
+            path = Path(root, name)
+            try:
+                data = f"link:{os.readlink(path)}".encode() if path.is_symlink() else path.read_bytes()
+            except OSError:
+                continue
+            hashes[str(path.relative_to(PROJECT))] = (hashlib.sha256(data).hexdigest(),
+                                                      any(mark in data for mark in MARKERS))
+    return hashes
+
+
+def planted(before: dict, after: dict) -> list[str]:
+    """Files of the project an attack created or changed: marked now and not before, or new links.
+
+    People may edit this checkout while the suite runs, so a change alone is not an attack; an
+    attack's payload always carries one of MARKERS (in CI nothing changes at all).
+    """
+    return [name for name, (_, marked) in after.items()
+            if (marked and not before.get(name, ("", False))[1]) or (name not in before and (PROJECT / name).is_symlink())]
+
+
+@pytest.fixture
+def bystander():
+    """Another grading's worker cgroup, as a concurrent grading would have it (None without cgroups)."""
+    cgroup = WorkerCgroup.create(**BYSTANDER_LIMITS)
+    yield cgroup
+    if cgroup is not None:
+        cgroup.remove()
 
 
 def cgroups_work() -> bool:
@@ -77,12 +119,13 @@ def loopback_listener():
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_attack_is_contained(attack, tmp_path, loopback_listener):
-    if attack.endswith("fork_bomb") and not cgroups_work():
-        pytest.skip("a fork bomb is contained only by a cgroup, and this machine allows none")
+def test_attack_is_contained(attack, tmp_path, loopback_listener, bystander):
+    if attack.endswith(("fork_bomb", "memory_over_cap")) and bystander is None:
+        pytest.skip("this attack is contained only by a cgroup, and this machine allows none")
     scratch = tmp_path / "tmp"  # the grader's temporary folders, sandboxes included, go here
     scratch.mkdir()
     goldens, options = load_golden(attack)
+    before = project_hashes()
     result, process = run_grader(sample_path(attack), tmp_path, questions=sorted(goldens),
                                  rubric_overrides=options.get("rubric"), env={"TMPDIR": str(scratch)})
     assert result is not None, f"the grader did not survive:\n{process.output[-6000:]}"
@@ -93,6 +136,31 @@ def test_attack_is_contained(attack, tmp_path, loopback_listener):
     assert after["cgroups"] == [] and after["processes"] == [], f"left behind: {after}"
     assert after["sentinels"] == [], f"written outside the sandbox: {after['sentinels']}"
     assert loopback_listener == [], "the sandbox reached a port of the host"
+    assert planted(before, project_hashes()) == [], "the attack wrote into the project"
+    if bystander is not None:
+        assert bystander.pids() == set() and bystander.memory_limit() == BYSTANDER_LIMITS["memory_bytes"], \
+            "another grading's cgroup was changed"
+        assert read_limit(bystander, "pids.max") == str(BYSTANDER_LIMITS["max_processes"])
+    for check in EXTRA_CHECKS.get(attack, ()):
+        check(result)
+
+
+def read_limit(cgroup: WorkerCgroup, key: str) -> str | None:
+    for folder in cgroup.folders:
+        if (folder / key).exists():
+            return (folder / key).read_text().strip()
+    return None
+
+
+def one_timeout_per_function(result: dict) -> None:
+    """A hang costs one timeout: the first check of each looping function waits, the others fail at once."""
+    checks = [check for question in result["questions"] for check in question["checks"]]
+    waited = [check["id"] for check in checks if check.get("duration_s", 0) > 2]
+    assert waited == ["q5.conv.valid", "q5.pool.default_stride", "q5.same_padding.stride1"], waited
+    assert result["worker"]["starts"] == 4  # the first start, and one after each of the three timeouts
+
+
+EXTRA_CHECKS = {"malicious/q5_loops_forever": [one_timeout_per_function]}
 
 
 def grade_broken(path: Path, tmp_path: Path) -> dict:

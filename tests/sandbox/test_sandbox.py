@@ -15,10 +15,11 @@ from graders.harness.errors import (CallTimeout, MissingName, StudentException, 
                                     WorkerCrashed, WrongType)
 from graders.sandbox.isolation import BUBBLEWRAP, PROCESS, Limits, bubblewrap_works, worker_environment
 from graders.submission.loader import prepare_submission
-from graders.sandbox.sandbox import Sandbox, SandboxConfig
+from graders.sandbox.sandbox import Sandbox, SandboxConfig, UnconfinedRootWarning
 from graders.harness.session import HIDDEN_FROM_WORKER, PROJECT_ROOT
 
-pytestmark = pytest.mark.slow  # every test starts a real worker
+# Every test starts a real worker; a plain process started by root warns (tested below), once is enough.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::graders.sandbox.sandbox.UnconfinedRootWarning")]
 
 LEVELS = [PROCESS, pytest.param(BUBBLEWRAP, marks=pytest.mark.skipif(not bubblewrap_works(),
                                                                      reason="bubblewrap does not work here"))]
@@ -196,3 +197,237 @@ def look():
     assert seen["network"] != "connected"
     # bubblewrap adds PWD for its --chdir; nothing else of the grader's environment gets through
     assert set(seen["env"]) - {"PWD"} <= set(worker_environment(tmp_path, 2))
+
+
+# -- a root-run grader: the worker holds nothing of root ------------------------------------------
+
+PRIVILEGES = """
+import ctypes, errno, os, subprocess, sys
+
+def _remount(path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(None, path.encode(), None, 32 | 4096, None) == 0:  # MS_REMOUNT | MS_BIND: read-write
+        return "remounted"
+    return errno.errorcode.get(ctypes.get_errno(), "?")
+
+def _writable(folder):
+    try:
+        open(os.path.join(folder, "hw3-pwned"), "w").close()
+        return True
+    except OSError:
+        return False
+
+def look():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    folders = [os.path.dirname(os.getcwd()), sys.prefix, sys.base_prefix, "/etc", "/usr", "/sys/fs/cgroup"]
+    nested = subprocess.run(["unshare", "-Urm", "sh", "-c", f"mount -o remount,bind,rw {folders[0]}"],
+                            capture_output=True)
+    return {"uid": os.getuid(), "euid": os.geteuid(), "gid": os.getgid(), "groups": os.getgroups(),
+            "CapEff": status["CapEff"].strip(), "CapBnd": status["CapBnd"].strip(),
+            "remount": {path: _remount(path) for path in folders},
+            "written": [path for path in folders if _writable(path)],
+            "nested_remount": nested.returncode,
+            "cgroups": os.listdir("/sys/fs/cgroup"), "dev": sorted(os.listdir("/dev")),
+            "processes": [p for p in os.listdir("/proc") if p.isdigit()]}
+"""
+
+
+@pytest.mark.skipif(not bubblewrap_works(), reason="bubblewrap does not work here")
+def test_the_worker_holds_no_capability_and_is_not_root_whoever_starts_the_grader(tmp_path):
+    with make_sandbox(tmp_path, PRIVILEGES, level=BUBBLEWRAP) as box:
+        seen = box.call("look")
+    assert seen["CapEff"] == "0000000000000000", seen
+    assert seen["uid"] != 0 and seen["euid"] != 0 and seen["gid"] != 0 and 0 not in seen["groups"]
+    if os.geteuid() == 0:
+        assert seen["uid"] == 65534 and seen["CapBnd"] == "0000000000000000"
+    assert set(seen["remount"].values()) == {"EPERM"}, seen["remount"]
+    assert seen["nested_remount"] != 0, "a new user namespace could remount a read-only folder"
+    assert seen["written"] == []
+    assert seen["cgroups"] == [], "the worker can see the cgroup tree"
+    assert set(seen["dev"]) <= {"core", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+                                "stdout", "tty", "urandom", "zero"}
+    assert len(seen["processes"]) <= 4, "the worker sees processes beyond its own namespace"
+
+
+FILLER = """
+import os
+
+def fill(folder):
+    written = 0
+    try:
+        with open(os.path.join(folder, "fill"), "wb") as handle:
+            while written < 256:
+                handle.write(b"x" * 2**20)
+                handle.flush()
+                written += 1
+    except OSError as exc:
+        return written, exc.strerror
+    return written, None
+
+def places():
+    return ["/tmp", "/dev/shm", os.path.expanduser("~"), os.environ["TMPDIR"], os.getcwd()]
+"""
+
+
+@pytest.mark.skipif(not bubblewrap_works(), reason="bubblewrap does not work here")
+def test_every_writable_place_is_capped_from_the_rubric(tmp_path):
+    with make_sandbox(tmp_path, FILLER, level=BUBBLEWRAP, limits=Limits(scratch_bytes=8 * 2**20)) as box:
+        for place in box.call("places"):
+            assert box.call("fill", place) == (8, "No space left on device"), place
+        assert box.call("fill", "/dev")[1] == "Permission denied"
+
+
+def test_each_start_gets_a_fresh_folder_and_no_planted_link_is_followed(tmp_path):
+    # a plain process can write its own folder (under bubblewrap it is read-only): the worst case
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    source = f"""
+import os, posix
+
+def swap_and_crash():
+    folder = os.path.dirname(os.getcwd())
+    os.rename(os.path.join(folder, "submission"), os.path.join(folder, "old"))
+    os.symlink({str(victim)!r}, os.path.join(folder, "submission"))
+    os.symlink({str(victim / 'model.keras')!r}, os.path.join(folder, "inputs", "model.keras"))
+    posix._exit(3)
+
+def plant(name):
+    os.symlink({str(victim / 'planted')!r}, os.path.join(os.path.dirname(os.getcwd()), "inputs", name))
+
+def where():
+    return os.path.dirname(os.getcwd())
+"""
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"the grader's model")
+    with make_sandbox(tmp_path, source, name="hw3.py") as box:
+        first = box.call("where")
+        with pytest.raises(WorkerCrashed, match="status 3"):
+            box.call("swap_and_crash")
+        second = box.call("where")
+        assert second != first and not os.path.exists(first)
+        assert os.path.realpath(box.share_file(model)).startswith(second)
+        box.call("plant", "other.keras")
+        other = tmp_path / "other.keras"
+        other.write_bytes(b"x")
+        with pytest.raises(WorkerCrashed, match="shares other.keras"):
+            box.share_file(other)
+        assert box.share_file(other).startswith(box.call("where"))
+    assert list(victim.iterdir()) == []
+
+
+def test_a_hang_costs_one_timeout_per_function(sandbox):
+    with pytest.raises(CallTimeout) as first:
+        sandbox.call("spin")
+    assert sandbox.call("add", 1, 1) == 2 and sandbox.starts == 2
+    started = time.monotonic()
+    for _ in range(5):
+        with pytest.raises(CallTimeout) as again:
+            sandbox.call("spin")
+        assert str(again.value) == str(first.value)
+    assert time.monotonic() - started < 1 and sandbox.starts == 2  # no wait, no restart
+    with pytest.raises(CallTimeout, match="ran longer than 4 s"):
+        sandbox.call("spin", timeout=4)  # a larger budget is tried again
+
+
+def test_a_load_timeout_names_the_statement_that_was_running(tmp_path):
+    with make_sandbox(tmp_path, "import time\nx = 1\ntime.sleep(60)\n\ndef f():\n    return 1\n", load_timeout_s=3) as box:
+        with pytest.raises(SubmissionLoadError, match=r"while running hw3.py, line 3: time.sleep\(60\)"):
+            box.call("f")
+
+
+def test_libraries_imported_inside_functions_are_imported_while_loading(tmp_path):
+    # a call's budget is for its work: a first `import sklearn` inside it is paid by the load
+    source = ("import sys\n\ndef f():\n    import sklearn.preprocessing\n    return 1\n\n"
+              "def imported():\n    return 'sklearn.preprocessing' in sys.modules\n")
+    with make_sandbox(tmp_path, source) as box:
+        assert box.call("imported") is True
+        assert box.call("f") == 1
+
+
+TOUCH = """
+def touch(gib):
+    hoard = []
+    for _ in range(int(gib * 8)):
+        block = bytearray(128 * 2**20)
+        for offset in range(0, len(block), 4096):
+            block[offset] = 1
+        hoard.append(block)
+    return len(hoard)
+
+def add(a, b):
+    return a + b
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_memory_over_the_cap_is_stopped_with_a_message_naming_it(tmp_path, level):
+    with make_sandbox(tmp_path, TOUCH, level=level, call_timeout_s=60, limits=Limits(memory_bytes=2**30)) as box:
+        with pytest.raises((WorkerCrashed, StudentException), match="memory.*1.0 GiB|1.0 GiB of memory") as failure:
+            box.call("touch", 3)
+        if box.used_cgroup:  # the cgroup's cap (touched memory) acts first, and is named
+            assert isinstance(failure.value, WorkerCrashed) and "ran out of memory" in str(failure.value)
+        assert box.call("add", 1, 1) == 2
+
+
+FORGED = ["forged_compressed", "forged_unreferenced", "forged_lying_sizes", "forged_huge_header",
+          "forged_deep_nesting", "forged_endless_frame"]
+
+
+def rss_mib(field: str) -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field)) / 1024
+
+
+@pytest.mark.parametrize("sample", FORGED)
+def test_forged_frames_fail_the_call_and_stay_within_the_grader_memory_bound(tmp_path, sample):
+    """Student code writes its own reply frames; the grading process's peak memory stays bounded."""
+    source = (PROJECT_ROOT / "submissions" / "malicious" / sample / "hw3.py").read_text()
+    level = BUBBLEWRAP if bubblewrap_works() else PROCESS
+    with make_sandbox(tmp_path, source, level=level, call_timeout_s=5) as box:
+        box.call("dense_params", 2, 3)  # started and loaded
+        baseline = rss_mib("VmRSS:")
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")  # reset this process's peak resident memory (VmHWM)
+        with pytest.raises((WrongType, WorkerCrashed, CallTimeout)):
+            box.call("conv2d_params", 3, 1, 1)
+        growth = rss_mib("VmHWM:") - baseline
+        limits = box.config.reply_limits
+        bound = (limits.max_bytes + limits.max_header_bytes) / 2**20 * 2 + 64
+        print(f"{sample}: grader peak RSS +{growth:.0f} MiB (bound {bound:.0f} MiB)")
+        assert growth < bound
+        assert box.call("dense_params", 2, 3) == 9  # restarted: the rest is graded
+
+
+@pytest.mark.filterwarnings("default::graders.sandbox.sandbox.UnconfinedRootWarning")
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a grader run by root is unconfined root")
+def test_a_plain_process_run_by_root_says_loudly_that_it_is_root(tmp_path):
+    with pytest.warns(UnconfinedRootWarning, match="runs as root on this machine"):
+        box = make_sandbox(tmp_path, level=PROCESS)
+    with box:
+        assert box.call("add", 1, 1) == 2
+        assert box.isolation_description in ("process (unconfined root)", "process+cgroup (unconfined root)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a worker that is root")
+def test_the_worker_refuses_student_code_when_it_finds_itself_root(tmp_path):
+    # fail closed: a misconfigured sandbox must not run a submission as root with the flag set
+    import subprocess
+    import sys
+
+    from graders.inside import wire
+    from graders.sandbox.sandbox import INSIDE_DIR
+
+    (tmp_path / "hw3.py").write_text("open('ran', 'w').close()\n")
+    requests_read, requests_write = os.pipe()
+    results_read, results_write = os.pipe()
+    worker = subprocess.Popen([sys.executable, "-I", str(INSIDE_DIR / "worker.py"), "--requests", str(requests_read),
+                               "--results", str(results_write)], pass_fds=(requests_read, results_write),
+                              cwd=tmp_path, stderr=subprocess.PIPE)
+    os.close(requests_read)
+    os.close(results_write)
+    wire.write_frame(requests_write, {"submission_dir": str(tmp_path), "scratch_dir": str(tmp_path), "seed": 1,
+                                      "units": [["hw3.py", "hw3.py"]], "id": 1, "unprivileged": True})
+    assert worker.wait(timeout=60) == 70
+    assert b"refusing" in worker.stderr.read() and not (tmp_path / "ran").exists()
+    os.close(requests_write)
+    os.close(results_read)
