@@ -15,6 +15,7 @@ from reports.details import Details, LayerRow, check_details, plain_text
 STATUS_ORDER = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}
 EXPANDED = frozenset({"error", "failed"})  # these start open; the others are collapsed
 CONFINED_ISOLATION = "bubblewrap"  # "bubblewrap+cgroup" too: the level comes before any "+extra"
+UNCONFINED_ROOT = "unconfined root"  # graders.sandbox.isolation.UNCONFINED_ROOT: "process (unconfined root)"
 HEADLINE_CHARS = 160
 
 
@@ -71,7 +72,8 @@ def report_view(data: dict) -> dict:
         "graded_questions": [plain_text(q) for q in data.get("graded_questions") or []],
         "questions": questions,
         "isolation": isolation,
-        "isolation_warning": isolation.partition("+")[0] != CONFINED_ISOLATION,
+        "isolation_warning": isolation.partition("+")[0].split(" ")[0] != CONFINED_ISOLATION,
+        "unconfined_root": UNCONFINED_ROOT in isolation,
         "load_error": plain_text(load["error"]) if load.get("error") else "",
         "problems": [(plain_text(p.get("origin", "")), plain_text(p.get("message", "")))
                      for p in _dicts(load.get("problems"))],

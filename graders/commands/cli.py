@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from graders.harness.options import (EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED,
-                                     ISOLATIONS, GradingOptions)
+                                     EXIT_USAGE, ISOLATIONS, GradingOptions)
 
 EXIT_CODES = (f"exit codes: {EXIT_ALL_PASSED} every check passed; {EXIT_SOME_FAILED} graded, some checks failed; "
               f"{EXIT_NOT_LOADED} the submission could not be loaded; {EXIT_GRADER_ERROR} a grader error")
@@ -28,8 +28,13 @@ def grade(*, submission: str, hidden: bool = False, seed: int | None = None, jso
 def batch(**options) -> int:
     """Grade a class folder (see graders.commands.batch.grade_class); 0 unless the batch itself failed."""
     from graders.commands.batch import grade_class
+    from graders.harness.errors import HarnessError
 
-    summary = grade_class(**options)
+    try:
+        summary = grade_class(**options)
+    except (HarnessError, FileNotFoundError, ValueError) as refused:  # e.g. root without bubblewrap
+        print(f"hw3grade batch: {refused}", file=sys.stderr)
+        return EXIT_USAGE
     print(summary.describe(options["out"]))
     return 0
 

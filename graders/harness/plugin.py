@@ -216,4 +216,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     terminalreporter.section("HW3 score")
     for line in grading.summary_lines():
-        terminalreporter.write_line(line)
+        alarm = line.startswith(("WARNING", "NOT GRADED"))
+        terminalreporter.write_line(line, red=alarm, bold=alarm)

@@ -18,7 +18,7 @@ from tests.grading import PROJECT, sample_path, write_rubric
 pytestmark = pytest.mark.slow  # grades in a subprocess, starts workers or trains
 
 QUESTIONS = ["q4", "q5"]  # the quick questions: the batch machinery is what is under test
-EXPECTED_TOTAL = {"reference": 24, "typical_mistakes": 18, "empty": 0, "syntax_error": 0, "notebook": 24,
+EXPECTED_TOTAL = {"reference": 24, "typical_mistakes": 17, "empty": 0, "syntax_error": 0, "notebook": 24,
                   "malicious/infinite_loop": 10}
 
 
@@ -139,3 +139,16 @@ def test_a_hidden_batch_keeps_one_secret_seed_for_the_class_and_shows_it_to_no_s
     assert late["seed"] == recorded["seed"], "a resumed batch grades the rest of the class with the same seed"
     with pytest.raises(ValueError, match="records seed"):
         grade_class(class_dir=tmp_path / "class", out=out, questions=["q4"], hidden=True, seed=5)
+
+
+def test_batch_as_root_without_bubblewrap_is_refused_unless_process_is_asked_for(tmp_path, monkeypatch, capsys):
+    from graders.commands import cli
+    from graders.sandbox import isolation
+
+    monkeypatch.setattr(isolation, "running_as_root", lambda: True)
+    monkeypatch.setattr(isolation, "bubblewrap_works", lambda: False)
+    (tmp_path / "class").mkdir()
+    assert cli.main(["batch", str(tmp_path / "class"), "--out", str(tmp_path / "out")]) == 4
+    assert "--isolation process" in capsys.readouterr().err
+    assert cli.main(["batch", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--isolation", "process",
+                     "--no-similarity"]) == 0

@@ -63,7 +63,7 @@ def test_results_json_follows_the_design(tmp_path):
     result, _ = run_grader(REFERENCE, tmp_path, questions=["q4"], seed=99)
     for field, kind in DESIGN_FIELDS.items():
         assert isinstance(result[field], kind), field
-    assert result["seed"] == 99 and result["isolation"].split("+")[0] in ("bubblewrap", "process")
+    assert result["seed"] == 99 and result["isolation"].split("+")[0].split(" ")[0] in ("bubblewrap", "process")
     assert set(result["dataset"]) == {"source", "n_train", "n_test"}
     assert result["partial"] is True and result["graded_questions"] == ["q4"]
     question = result["questions"][0]

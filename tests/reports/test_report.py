@@ -267,3 +267,9 @@ def test_any_details_render_and_add_no_markup(details):
     result = GradingResult("s.py", 1, False, "bubblewrap", {}, 0.0, [QuestionResult("q5", "Shapes", checks)])
     body = render_report(result).split("<body>", 1)[1]
     assert set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", body)) <= TEMPLATE_TAGS
+
+
+def test_an_unconfined_root_run_is_said_loudly():
+    html = render_report(rich_result(isolation="process+cgroup (unconfined root)"))
+    assert 'id="unconfined-root"' in html and "ran as root, unconfined" in html
+    assert 'id="unconfined-root"' not in render_report(rich_result(isolation="process+cgroup"))
