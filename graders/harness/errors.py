@@ -27,6 +27,12 @@ class MissingName(SubmissionError):
     """The submission does not define a function or global that the contract asks for."""
 
 
+class UnusableName(MissingName):
+    """The submission sets the name, but only in a way the grader cannot use: a statement the notebook filter
+    skipped, or an import of a library the grader lacks. The question was attempted: it fails, it is not
+    "not attempted"."""
+
+
 class StudentException(SubmissionError):
     """Student code raised an exception while it ran in the sandbox."""
 

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from graders.harness.errors import (CallTimeout, HarnessError, MissingName, NotAttempted, StudentException,
-                                    SubmissionError, SubmissionLoadError, WorkerCrashed, WrongType)
+                                    SubmissionError, SubmissionLoadError, UnusableName, WorkerCrashed, WrongType)
 from graders.inside import wire
 from graders.sandbox import isolation as confine
 from graders.sandbox import workdir
 from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.channel import Channel, Closed, Expired
-from graders.submission.explain import locate, locate_problems, missing_name_message, skipped_hint
+from graders.submission.explain import (locate, locate_problems, missing_name_message, relocate_traceback,
+                                        skipped_hint)
 
 if TYPE_CHECKING:
     from graders.submission.loader import PreparedSubmission
@@ -223,9 +224,11 @@ class Sandbox:
         kind = reply.get("kind")
         if kind == "missing":
             name = str(reply.get("name") or request.get("name"))
-            return MissingName(missing_name_message(self.prepared, name, detail=str(reply.get("message") or ""),
-                                                    is_global=request["op"] == "get",
-                                                    load_problems=self.load_problems))
+            is_global = request["op"] == "get"
+            unusable = skipped_hint(self.prepared, name, is_global=is_global, load_problems=self.load_problems)
+            message = missing_name_message(self.prepared, name, detail=str(reply.get("message") or ""),
+                                           is_global=is_global, load_problems=self.load_problems)
+            return (UnusableName if unusable else MissingName)(message)
         if kind == "type":
             return WrongType(f"{_describe_request(request)}: {reply.get('message')}")
         if reply.get("error_type") == "NotImplementedError":  # the starter's stub, never filled in
@@ -233,8 +236,8 @@ class Sandbox:
         message = f"{_describe_request(request)} raised {reply.get('message')}"
         if reply.get("error_type") == "MemoryError":
             message += f" (the sandbox allows {self._memory_cap()} of memory per worker)"
-        hint = skipped_hint(self.prepared, reply.get("missing_name"))
-        trace = str(reply.get("traceback") or "")[-2000:]
+        hint = skipped_hint(self.prepared, reply.get("missing_name"), load_problems=self.load_problems)
+        trace = relocate_traceback(self.prepared, str(reply.get("traceback") or ""))[-2000:]
         return StudentException(message + (f"\n{hint}" if hint else "") + (f"\n{trace}" if trace else ""))
 
     # -- lifecycle ----------------------------------------------------------------------
