@@ -27,6 +27,7 @@ from graders.sandbox import isolation as confine
 from graders.sandbox import workdir
 from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.channel import Channel, Closed, Expired
+from graders.sandbox.outcomes import describe_request, exit_code_soon, exit_reason, peak_rss_of
 from graders.submission.explain import (locate, locate_problems, missing_name_message, relocate_traceback,
                                         skipped_hint)
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 INSIDE_DIR = Path(__file__).resolve().parents[1] / "inside"  # copied into every sandbox
 OUTPUT_TAIL_BYTES = 64 * 1024
-WORKER_INTERNAL_ERROR = 70  # worker.INTERNAL_ERROR (the worker cannot be imported here)
 # What a reply may hold: far above any legitimate result, far below what hurts the grading process.
 REPLY_LIMITS = wire.FrameLimits(max_bytes=64 * 2**20, max_header_bytes=8 * 2**20, max_items=500_000)
 
@@ -183,7 +183,7 @@ class Sandbox:
         self._request_id += 1
         request.update(seed=self.seed, id=self._request_id)
         try:
-            reply = self._exchange(request, budget, what=_describe_request(request))
+            reply = self._exchange(request, budget, what=describe_request(request))
         except CallTimeout as exc:
             self._timed_out[key] = (budget, str(exc))
             raise
@@ -230,10 +230,10 @@ class Sandbox:
                                            is_global=is_global, load_problems=self.load_problems)
             return (UnusableName if unusable else MissingName)(message)
         if kind == "type":
-            return WrongType(f"{_describe_request(request)}: {reply.get('message')}")
+            return WrongType(f"{describe_request(request)}: {reply.get('message')}")
         if reply.get("error_type") == "NotImplementedError":  # the starter's stub, never filled in
-            return NotAttempted(f"{_describe_request(request)} raises NotImplementedError")
-        message = f"{_describe_request(request)} raised {reply.get('message')}"
+            return NotAttempted(f"{describe_request(request)} raises NotImplementedError")
+        message = f"{describe_request(request)} raised {reply.get('message')}"
         if reply.get("error_type") == "MemoryError":
             message += f" (the sandbox allows {self._memory_cap()} of memory per worker)"
         hint = skipped_hint(self.prepared, reply.get("missing_name"), load_problems=self.load_problems)
@@ -311,7 +311,7 @@ class Sandbox:
         """The largest resident memory any worker of this sandbox has reached so far."""
         if self._process is not None:
             pids = self._cgroup.pids() if self._cgroup else {self._process.pid}
-            self._peak_rss = max([self._peak_rss, *(_peak_rss_of(pid) for pid in pids)])
+            self._peak_rss = max([self._peak_rss, *(peak_rss_of(pid) for pid in pids)])
         return self._peak_rss
 
     def _kill(self) -> None:
@@ -334,13 +334,13 @@ class Sandbox:
             self._channel = None
 
     def _crashed(self, what: str) -> WorkerCrashed:
-        code = _exit_code_soon(self._process)
+        code = exit_code_soon(self._process)
         out_of_memory = self._cgroup is not None and self._cgroup.out_of_memory_kills() > 0
         self._kill()
         tail = self.output_tail(600).strip()
         output = f"\nLast output:\n{tail}" if tail else ""
         reason = (f"it ran out of memory: the sandbox allows {self._memory_cap()} per worker, and the kernel "
-                  "stopped it there" if out_of_memory else _exit_reason(code, self.isolation))
+                  "stopped it there" if out_of_memory else exit_reason(code, self.isolation))
         return WorkerCrashed(f"{what}: {reason}{output}")
 
     def _memory_cap(self) -> str:
@@ -365,52 +365,3 @@ class Sandbox:
             raise SubmissionLoadError(
                 f"`{name}` is defined in both {conflict[0]} and {conflict[1]}; keep one definition"
             )
-
-
-def _describe_request(request: dict) -> str:
-    if request.get("op") == "probe":
-        return f"the grader's {request['name']} check"
-    if request.get("op") == "get":
-        return f"reading `{request['name']}`"
-    return f"`{request['name']}(...)`"
-
-
-def _peak_rss_of(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def _exit_code_soon(process: subprocess.Popen | None, wait_s: float = 5.0) -> int | None:
-    # The results pipe closes a moment before the process is reaped; a worker that
-    # merely closed the pipe and lives on gets None (and is killed by the caller).
-    if process is None:
-        return None
-    try:
-        return process.wait(timeout=wait_s)
-    except subprocess.TimeoutExpired:
-        return None
-
-
-def _exit_reason(code: int | None, level: str) -> str:
-    if code is None:
-        return "the worker stopped"
-    if level == confine.BUBBLEWRAP and code > 128:
-        code = -(code - 128)  # bubblewrap reports a signal death of its child as 128 + signal
-    if code == WORKER_INTERNAL_ERROR:
-        return ("the worker failed while handling your code (does it patch Python's builtins, numpy or "
-                "the os module at the top level?)")
-    if code >= 0:
-        return f"the process exited with status {code} (does the code call sys.exit(), os._exit() or exit()?)"
-    reasons = {
-        signal.SIGXCPU: "it used up its CPU-time limit",
-        signal.SIGXFSZ: "it wrote a file larger than the sandbox allows",
-        signal.SIGSEGV: "it crashed with a segmentation fault",
-        signal.SIGKILL: "it was killed (out of memory, or it killed itself)",
-    }
-    return reasons.get(-code, f"it was killed by signal {-code}")
