@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from graders.harness.contract import ANSWERS, CONTRACT
 from graders.harness.errors import SubmissionLoadError
 from graders.submission.loader import prepare_submission
-from graders.submission.notebook import parse_python
+from graders.submission.python import parse_python
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)

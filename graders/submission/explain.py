@@ -16,10 +16,15 @@ from typing import TYPE_CHECKING
 
 from graders.harness.contract import BY_NAME, signature, signature_text
 from graders.harness.errors import SubmissionLoadError
-from graders.submission.notebook import cell_origin, parse_python
+from graders.submission.notebook import cell_origin
+from graders.submission.python import parse_python
 
 if TYPE_CHECKING:
-    from graders.submission.loader import PreparedSubmission, SkippedStatement, SourceUnit
+    from graders.submission.loader import (
+        PreparedSubmission,
+        SkippedStatement,
+        SourceUnit,
+    )
 
 _LITERAL = "numbers, strings, tuples, lists, dicts"
 _PIP_NAMES = {"cv2": "opencv-python", "sklearn": "scikit-learn", "PIL": "Pillow", "skimage": "scikit-image",

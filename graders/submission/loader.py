@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from graders.harness.errors import SubmissionLoadError
-from graders.submission.notebook import LoadProblem, SkippedStatement, defined_names, filter_notebook, parse_python
+from graders.submission.notebook import LoadProblem, SkippedStatement, filter_notebook
+from graders.submission.python import defined_names, parse_python
 
 __all__ = ["LoadProblem", "LoaderLimits", "PreparedSubmission", "SkippedStatement", "SourceUnit", "prepare_submission"]
 

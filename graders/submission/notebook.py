@@ -31,6 +31,13 @@ import nbformat
 from graders.harness.errors import SubmissionLoadError
 from graders.submission.definitions import Bindings, DefinitionRules
 from graders.submission.effects import bound_names, changed_names, eager_nodes
+from graders.submission.python import (
+    DEFINITIONS,
+    defined_names,
+    is_main_guard,
+    nested_statements,
+    parse_python,
+)
 
 __all__ = ["FilteredNotebook", "LoadProblem", "SkippedStatement", "bound_names", "defined_names",
            "filter_notebook", "parse_python"]
@@ -47,7 +54,6 @@ _STATEMENT_REASONS = {ast.For: "loop", ast.AsyncFor: "loop", ast.While: "loop", 
                       ast.AsyncWith: "with block", ast.AugAssign: "augmented assignment", ast.Delete: "del"}
 _EAGER_REASONS = {ast.Call: "calls a function", ast.Await: "uses await", ast.Yield: "uses yield",
                   ast.YieldFrom: "uses yield", ast.NamedExpr: "uses :="}
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 @dataclass(frozen=True)
@@ -87,46 +93,6 @@ class FilteredNotebook:
     problems: tuple[LoadProblem, ...]
     definitions: tuple[str, ...]
     line_map: tuple[tuple[int, int], ...] = ()
-
-
-def parse_python(text: str) -> ast.Module:
-    """Parse source text without running it.
-
-    Raises:
-        SubmissionLoadError: the text is not valid Python; the message names the line.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. invalid escape sequences: not our business
-            return ast.parse(text)
-    except SyntaxError as err:
-        raise SubmissionLoadError(_syntax_error_message(err)) from None
-    except (RecursionError, MemoryError):
-        raise SubmissionLoadError("the code is nested too deeply to parse") from None
-    except ValueError as err:
-        raise SubmissionLoadError(f"{type(err).__name__}: {err}") from None
-
-
-def _syntax_error_message(err: SyntaxError) -> str:
-    """E.g. "SyntaxError: invalid syntax (line 3: 'def f(:')"."""
-    text = (err.text or "").strip()[:80]
-    where = ": ".join(p for p in (f"line {err.lineno}" if err.lineno else "", repr(text) if text else "") if p)
-    return f"{type(err).__name__}: {err.msg}" + (f" ({where})" if where else "")
-
-
-def defined_names(body: list[ast.stmt]) -> tuple[str, ...]:
-    """Public top-level names bound by def, class or assignment (also inside top-level if/try)."""
-    names: list[str] = []
-    for stmt in body:
-        if isinstance(stmt, _DEFINITIONS):
-            names.append(stmt.name)
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            stored = (n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-            names.extend(n.id for n in stored if isinstance(n.ctx, ast.Store))
-        elif isinstance(stmt, (ast.If, ast.Try, ast.TryStar)) and not _is_main_guard(stmt):
-            names.extend(defined_names(_nested_statements(stmt)))
-    return tuple(n for n in dict.fromkeys(names) if not n.startswith("_"))
 
 
 def filter_notebook(text: str, *, origin: str) -> FilteredNotebook:
@@ -240,7 +206,7 @@ class _CellFilter:
         if reason is None:
             self._keep(cell, text, stmt)
         elif reason != _SILENT:
-            kind = ("definition" if isinstance(stmt, _DEFINITIONS)
+            kind = ("definition" if isinstance(stmt, DEFINITIONS)
                     else "assignment" if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else "statement")
             changes = changed_names(stmt, self._bindings.functions, self._bindings.data)
             self._skip(cell, _first_line(stmt), _statement_source(text, stmt), reason, bound_names(stmt), changes, kind)
@@ -301,11 +267,11 @@ class _CellFilter:
             return None if known else "unknown __future__ feature"  # it would stop the whole notebook compiling
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             return None
-        if isinstance(stmt, _DEFINITIONS):
+        if isinstance(stmt, DEFINITIONS):
             return DefinitionRules(self._bindings, self._skipped_names).reason(stmt)
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             return self._eager_reason("assignment", stmt)
-        if isinstance(stmt, ast.If) and _is_main_guard(stmt):
+        if isinstance(stmt, ast.If) and is_main_guard(stmt):
             return "__main__ block"
         if isinstance(stmt, (ast.If, ast.Try, ast.TryStar)):
             return self._block_reason(stmt)
@@ -323,7 +289,7 @@ class _CellFilter:
             reason = self._eager_reason(f"{kind} test", test)
             if reason is not None:
                 return reason
-        for inner in _nested_statements(stmt):
+        for inner in nested_statements(stmt):
             reason = self._skip_reason(inner)
             if reason not in (None, _SILENT):
                 return f"{kind} block: {reason}"
@@ -364,23 +330,6 @@ def _forget_code(name: str, origin: str) -> list[str]:
     """
     return [f"try:  # {_comment_safe(origin)} (skipped) sets or changes {name}",
             f"    del {name}", "except NameError:", "    pass"]
-
-
-def _nested_statements(stmt: ast.If | ast.Try | ast.TryStar) -> list[ast.stmt]:
-    if isinstance(stmt, ast.If):
-        return [*stmt.body, *stmt.orelse]
-    handlers = [s for h in stmt.handlers for s in h.body]
-    return [*stmt.body, *handlers, *stmt.orelse, *stmt.finalbody]
-
-
-def _is_main_guard(stmt: ast.stmt) -> bool:
-    """`if __name__ == "__main__":`, either way round."""
-    test = stmt.test if isinstance(stmt, ast.If) else None
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
-        return False
-    sides = [test.left, test.comparators[0]]
-    has_name = any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
-    return has_name and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
 
 
 def _first_line(stmt: ast.stmt) -> int:

@@ -13,7 +13,7 @@ from graders.harness.contract import CONTRACT, reference_path
 from graders.harness.errors import HarnessError
 from graders.questions.q1_space import SPACE
 from graders.submission.loader import prepare_submission
-from graders.submission.notebook import defined_names
+from graders.submission.python import defined_names
 from reference import q5_shapes
 from tests.grading import PROJECT, run_grader
 
