@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from graders.harness.errors import SubmissionError, SubmissionLoadError
+from graders.harness.errors import SubmissionLoadError
 from graders.harness.options import (EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED,
-                                     PROJECT_ROOT, GradingOptions, default_report_path)
+                                     GradingOptions, default_report_path)
 from graders.harness.results import CheckResult, GradingResult, QuestionResult, write_json
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
@@ -255,7 +255,3 @@ def package_versions() -> dict:
 
 def _natural_key(check_id: str):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", check_id)]
-
-
-__all__ = ["HIDDEN_FROM_WORKER", "PROJECT_ROOT", "SESSION_KEY", "GradingSession", "SandboxSettings", "SubmissionError",
-           "worker_seed"]

@@ -16,7 +16,8 @@ from graders.harness.errors import (CallTimeout, MissingName, StudentException, 
 from graders.sandbox.isolation import BUBBLEWRAP, PROCESS, Limits, bubblewrap_works, worker_environment
 from graders.submission.loader import prepare_submission
 from graders.sandbox.sandbox import Sandbox, SandboxConfig, UnconfinedRootWarning
-from graders.harness.session import HIDDEN_FROM_WORKER, PROJECT_ROOT
+from graders.harness.options import PROJECT_ROOT
+from graders.harness.session import HIDDEN_FROM_WORKER
 
 # Every test starts a real worker; a plain process started by root warns (tested below), once is enough.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::graders.sandbox.sandbox.UnconfinedRootWarning")]
