@@ -11,13 +11,25 @@ import time
 import numpy as np
 import pytest
 
-from graders.harness.errors import (CallTimeout, MissingName, StudentException, SubmissionLoadError,
-                                    WorkerCrashed, WrongType)
-from graders.sandbox.isolation import BUBBLEWRAP, PROCESS, Limits, bubblewrap_works, worker_environment
-from graders.submission.loader import prepare_submission
-from graders.sandbox.sandbox import Sandbox, SandboxConfig, UnconfinedRootWarning
+from graders.harness.errors import (
+    CallTimeout,
+    MissingName,
+    StudentException,
+    SubmissionLoadError,
+    WorkerCrashed,
+    WrongType,
+)
 from graders.harness.options import PROJECT_ROOT
 from graders.harness.session import HIDDEN_FROM_WORKER
+from graders.sandbox.isolation import (
+    BUBBLEWRAP,
+    PROCESS,
+    Limits,
+    bubblewrap_works,
+    worker_environment,
+)
+from graders.sandbox.sandbox import Sandbox, SandboxConfig, UnconfinedRootWarning
+from graders.submission.loader import prepare_submission
 
 # Every test starts a real worker; a plain process started by root warns (tested below), once is enough.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::graders.sandbox.sandbox.UnconfinedRootWarning")]
