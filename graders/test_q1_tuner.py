@@ -2,19 +2,22 @@
 
 The student's `build_model(hp)` and `make_tuner(...)` run only inside the worker, through the
 probes in graders/inside/probes/q1.py; what comes back is plain data, checked here against the
-space of DESIGN.md (graders/questions/q1_space.py). Budgets and thresholds are in rubric.toml [q1].
+space of DESIGN.md (graders/questions/q1_space.py: the values each hyperparameter can take;
+q1_effects.py: whether each takes effect in the built model). Training probes get no validation
+labels: accuracies are computed here (graders/questions/q1_training.py). Budgets and thresholds
+are in rubric.toml [q1], with the spreads they were calibrated on.
 """
 
 import math
-import zlib
 from dataclasses import dataclass
 
-import numpy as np
 import pytest
 
 from graders.harness.compare import as_number
-from graders.harness.errors import CheckFailed, MissingName, StudentException, WrongType, require
+from graders.harness.errors import CheckFailed, StudentException, SubmissionError, WrongType, require
+from graders.questions import q1_effects as effects
 from graders.questions import q1_space as space
+from graders.questions import q1_training as training
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class Settings:
     search_trials: int
     search_epochs: int
     search_timeout_s: float
+    retrain_train: int
+    retrain_val: int
+    retrain_epochs: int
+    retrain_batch_size: int
     retrain_margin: float
     retrain_timeout_s: float
 
@@ -45,15 +52,20 @@ class Settings:
 def settings(rubric) -> Settings:
     return rubric.section("q1", Settings)
 
-CORNERS = {
-    "min": space.point(conv_layers=2, filters=32, kernel=3, dense_layers=2, units=32, dropout=0.0,
-                       learning_rate=1e-4),
-    "max": space.point(conv_layers=5, filters=256, kernel=5, dense_layers=5, units=256, dropout=0.5,
-                       learning_rate=1e-3),
-    # deep and narrow convolutions with small kernels, a shallow and wide head, the middle rate
-    "mix": space.point(conv_layers=5, filters=32, kernel=3, dense_layers=2, units=256, dropout=0.5,
-                       learning_rate=5e-4),
-}
+
+MIN = space.point(conv_layers=2, filters=32, kernel=3, dense_layers=2, units=32, dropout=0.0, learning_rate=1e-4)
+MAX = space.point(conv_layers=5, filters=256, kernel=5, dense_layers=5, units=256, dropout=0.5, learning_rate=1e-3)
+# Every layer differs from the next, so that a per-layer hyperparameter read for the wrong layer
+# (or once for all) shows; three conv layers with both kernel sizes still fit 'valid' convolutions.
+MIX_LAYERS = {"filters": [64, 128, 32], "kernel": [5, 3, 5], "units": [128, 64, 256, 32],
+              "dropout": [0.2, 0.0, 0.4, 0.1]}
+CORNERS = ("min", "max", "mix")
+
+
+def corner_point(corner: str, bases: dict) -> dict:
+    if corner == "mix":
+        return space.layered_point(MIX_LAYERS, {"learning_rate": 5e-4}, bases)
+    return MIN if corner == "min" else MAX
 
 
 def _probe(student, name, *, needs=("build_model",), **kwargs) -> dict:
@@ -64,36 +76,37 @@ def _probe(student, name, *, needs=("build_model",), **kwargs) -> dict:
     return result
 
 
-def _images(x) -> np.ndarray:
-    return (np.asarray(x, dtype=np.float32) / 255.0)[..., np.newaxis]
-
-
-def _subset(rng, x, y, n):
-    chosen = rng.choice(len(y), size=min(int(n), len(y)), replace=False)
-    return _images(x[chosen]), np.asarray(y[chosen], dtype=np.int64)
-
-
-def _spec_point(by_family: dict) -> dict:
-    """A point given in the rubric as one value per family, e.g. budget_point."""
-    return space.expand(dict(by_family))
-
-
-# -- 1. the search space ----------------------------------------------------------------------
+# -- 1. the search space, and whether each hyperparameter takes effect --------------------------
 
 @pytest.fixture(scope="module")
 def declared(student):
-    """{"hyperparameters": {name: description}, "builds": [...]} of the student's build_model."""
+    """{"hyperparameters": {name: description}, "builds": [...], "bases": {family: 0 or 1}}."""
     result = _probe(student, "declared_space", counts=dict(space.MAX_LAYERS))
     hyperparameters, builds = result.get("hyperparameters"), result.get("builds")
     if not isinstance(hyperparameters, list) or not isinstance(builds, list):
         raise WrongType("the grader's declared_space check returned a malformed result")
     by_name = {str(h["name"]): h for h in hyperparameters if isinstance(h, dict) and "name" in h}
-    return {"hyperparameters": by_name, "builds": [b for b in builds if isinstance(b, dict)]}
+    bases = {family.name: space.index_base(family.name, by_name) for family in space.SPACE if family.per}
+    return {"hyperparameters": by_name, "builds": [b for b in builds if isinstance(b, dict)], "bases": bases}
+
+
+@pytest.fixture(scope="module")
+def corner_builds(student, mnist, declared) -> dict:
+    """{corner: (values, probe result or the SubmissionError it raised)} of the min, max and mix builds."""
+    builds = {}
+    for corner in CORNERS:
+        values = corner_point(corner, declared["bases"])
+        try:
+            builds[corner] = values, _probe(student, "corner_build", values=values,
+                                            images=training.images(mnist.x_test[:4]))
+        except SubmissionError as exc:
+            builds[corner] = values, exc
+    return builds
 
 
 @pytest.mark.check("q1.space.{family}")
 @pytest.mark.parametrize("family", list(space.FAMILIES))
-def test_search_space_family(declared, family, check):
+def test_search_space_family(declared, corner_builds, settings, family, check):
     spec = space.FAMILIES[family]
     deepest = declared["builds"][-1] if declared["builds"] else {}
     layers = [str(layer) for layer in deepest.get("layers") or []]
@@ -104,21 +117,27 @@ def test_search_space_family(declared, family, check):
     failed_builds = [f"build_model failed with {b.get('label')}: {b.get('error')}"
                      for b in declared["builds"] if b.get("error")]
     require(not differences, lambda: "; ".join(differences) + "".join(f" ({note})" for note in failed_builds))
+    builds = [build for corner, (values, result) in corner_builds.items()
+              if (build := effects.Build.from_probe(corner, values, declared["bases"], result)) is not None]
+    check.details["effect_builds"] = [build.label for build in builds]
+    problem = effects.family_effect(family, builds, learning_rate_rtol=settings.learning_rate_rtol)
+    require(not problem, problem)
 
 
 # -- 2. corner builds ---------------------------------------------------------------------------
 
 @pytest.mark.check("q1.corner.{corner}")
-@pytest.mark.parametrize("corner", list(CORNERS))
-def test_corner_build(student, mnist, settings, corner, check):
-    values = CORNERS[corner]
-    where = f"at the {corner} corner ({space.point_text(values)})"
-    result = _probe(student, "corner_build", values=values, images=_images(mnist.x_test[:4]))
+@pytest.mark.parametrize("corner", CORNERS)
+def test_corner_build(corner_builds, declared, settings, corner, check):
+    values, result = corner_builds[corner]
+    where = f"at the {corner} corner ({space.point_text(values, declared['bases'])})"
+    if isinstance(result, SubmissionError):
+        raise result
     check.details.update({key: result.get(key) for key in (
         "output_shape", "final_activation", "loss", "optimizer", "learning_rate", "params")})
-    check.details.update(point=space.point_text(values), **_not_declared(result))
+    check.details.update(point=space.point_text(values, declared["bases"]), **_not_declared(result))
     require(not result.get("error"), lambda: f"{where}: build_model failed: {result['error']}")
-    problems = _model_problems(result, values["learning_rate"], settings)
+    problems = _model_problems(result, settings)
     require(not problems, lambda: f"{where}: " + "; ".join(problems))
 
 
@@ -128,7 +147,9 @@ def _not_declared(result: dict) -> dict:
     return {"not_declared": names} if names else {}
 
 
-def _model_problems(result: dict, learning_rate: float, settings: Settings) -> list[str]:
+def _model_problems(result: dict, settings: Settings) -> list[str]:
+    """What keeps the built model from being a compiled 10-class classifier (the learning rate is
+    the learning_rate family's check; any optimizer is right)."""
     problems = []
     shape = result.get("output_shape")
     if shape != [None, 10]:
@@ -144,13 +165,6 @@ def _model_problems(result: dict, learning_rate: float, settings: Settings) -> l
                         "(the labels are integers 0..9)")
     elif result.get("from_logits") is True:
         problems.append("the loss has from_logits=True but the model outputs probabilities")
-    if result.get("optimizer") != "Adam":
-        problems.append(f"the optimizer is {result.get('optimizer')}; expected Adam")
-    else:
-        rate = result.get("learning_rate")
-        if not isinstance(rate, (int, float)) or not math.isclose(
-                rate, learning_rate, rel_tol=settings.learning_rate_rtol):
-            problems.append(f"Adam's learning rate is {rate}; expected the hp's learning_rate {learning_rate:g}")
     return problems
 
 
@@ -167,69 +181,78 @@ def _shape_text(shape) -> str:
 
 # -- 3. budgeted training -----------------------------------------------------------------------
 
-def _budget_data(rng, mnist, settings: Settings) -> dict:
-    """The grader's training budget: seeded subsets of the run's MNIST split."""
-    x_train, y_train = _subset(rng, mnist.x_train, mnist.y_train, settings.budget_train)
-    x_val, y_val = _subset(rng, mnist.x_test, mnist.y_test, settings.budget_val)
-    return {"x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val,
-            "epochs": settings.budget_epochs, "batch_size": settings.fit_batch_size}
+def budget_data(mnist, seed: int, settings: Settings, *, retrain: bool = False) -> training.Budget:
+    """The grader's training budget (the retrain's is smaller), the same for every check that uses it."""
+    if retrain:
+        return training.budget(mnist, seed, key="q1.budget", n_train=settings.retrain_train,
+                               n_val=settings.retrain_val, epochs=settings.retrain_epochs,
+                               batch_size=settings.retrain_batch_size, each_epoch=False)
+    return training.budget(mnist, seed, key="q1.budget", n_train=settings.budget_train, n_val=settings.budget_val,
+                           epochs=settings.budget_epochs, batch_size=settings.fit_batch_size)
 
 
-def _train(student, data, values, *, timeout, check):
-    """Train the student's model at `values` on `data`.
+def _train(student, data: training.Budget, values: dict, *, timeout: float, check) -> tuple[float, dict, dict]:
+    """Train the student's model at `values` on `data`, without its validation labels.
 
     Returns:
-        (validation accuracy after the last epoch, the per-epoch history, the budget as text).
+        (validation accuracy after the last epoch, the training curve for the report, the probe's
+        description of the trained model).
     """
-    result = _probe(student, "budgeted_training", values=values, timeout=timeout, **data)
-    budget = f"{data['epochs']} epochs on {len(data['y_train']):,} digits"
+    result = _probe(student, "budgeted_training", values=values, timeout=timeout, **data.sent())
     check.details.update(_not_declared(result))
-    require(not result.get("error"), lambda: f"{budget}: {result['error']}")
-    history = result.get("history")
-    accuracy = history.get("val_accuracy") if isinstance(history, dict) else None
-    if not isinstance(accuracy, list) or not accuracy:
-        raise WrongType(f"{budget}: the training returned no validation accuracy")
-    return as_number(accuracy[-1], what="validation accuracy"), history, budget
-
-
-def _curve(history: dict, threshold: float) -> dict:
-    keys = ("epoch", "loss", "accuracy", "val_accuracy")
-    return {**{key: history[key] for key in keys if isinstance(history.get(key), list)}, "threshold": threshold}
+    require(not result.get("error"), lambda: f"{data.text()}: {result['error']}")
+    accuracy = training.accuracies(result.get("predictions"), data.y_val, epochs=data.predicted_epochs)
+    history = result.get("history") if isinstance(result.get("history"), dict) else {}
+    curve = {"epoch": list(range(data.epochs - len(accuracy) + 1, data.epochs + 1)), "val_accuracy": accuracy,
+             **{key: history[key] for key in ("loss", "accuracy") if isinstance(history.get(key), list)}}
+    model = result.get("model") if isinstance(result.get("model"), dict) else {}
+    return accuracy[-1], curve, model
 
 
 @pytest.mark.check("q1.train.budget")
-def test_budgeted_training(student, mnist, settings, rng, check):
-    values = _spec_point(settings.budget_point)
-    threshold = settings.budget_threshold
+def test_budgeted_training(student, mnist, settings, seed, check):
+    values = space.expand(dict(settings.budget_point))
+    threshold, data = settings.budget_threshold, budget_data(mnist, seed, settings)
     check.details["point"] = space.point_text(values)
-    accuracy, history, budget = _train(student, _budget_data(rng, mnist, settings), values,
-                                       timeout=settings.budget_timeout_s, check=check)
-    check.details.update(val_accuracy=accuracy, curve=_curve(history, threshold))
+    accuracy, curve, model = _train(student, data, values, timeout=settings.budget_timeout_s, check=check)
+    check.details.update(val_accuracy=accuracy, curve={**curve, "threshold": threshold})
     require(accuracy >= threshold, lambda: (
-        f"after {budget} at {space.point_text(values)}, the validation accuracy is {accuracy:.3f}, below the "
-        f"threshold {threshold:.3f}{_diagnosis(history)}"))
+        f"after {data.text()} at {space.point_text(values)}, the validation accuracy is {accuracy:.3f}, below the "
+        f"threshold {threshold:.3f}{_likely_causes(curve, model)}"))
 
 
-def _diagnosis(history: dict) -> str:
-    accuracy = history.get("val_accuracy") or []
-    if accuracy and max(accuracy) <= 0.2:
-        return " (it stays near chance, 0.1: check the output activation, the loss and the learning rate)"
-    return ""
+def _likely_causes(curve: dict, model: dict) -> str:
+    """The causes measured for a model that misses the budget (rubric.toml [q1], budget_threshold)."""
+    causes = []
+    if str(model.get("optimizer")) == "SGD":
+        causes.append("SGD at the tuned learning rates (1e-4 to 1e-3) learns far too slowly: Adam, RMSprop "
+                      "or Nadam at the same rate reach the threshold")
+    layers = model.get("layers") if isinstance(model.get("layers"), list) else []
+    hidden = {str(layer.get("activation")) for layer in layers[:-1] if isinstance(layer, dict)
+              and layer.get("kind") in ("conv", "dense")}
+    if "sigmoid" in hidden:
+        causes.append("sigmoid activations in the hidden layers barely learn in this budget: use relu")
+    if any(isinstance(layer, dict) and layer.get("class") == "Rescaling" for layer in layers):
+        causes.append("the model rescales its inputs (a Rescaling layer), but the digits already come in [0, 1]: "
+                      "scaled twice, they are too faint to learn from")
+    if model and model.get("final_activation") != "softmax":
+        causes.append(f"the output layer's activation is {model.get('final_activation')!r}, not softmax")
+    if max(curve.get("val_accuracy") or [0.0]) <= 0.2:
+        causes.append("the accuracy stays near chance (0.1): check the output activation, the loss and the "
+                      "learning rate")
+    return ". Likely causes:" + "".join(f"\n- {cause}" for cause in causes) if causes else ""
 
 
 # -- 4. the tuner ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def tuner_run(student, mnist, settings, seed):
-    """The student's tuner, described, and the result of a capped search with it."""
-    rng = np.random.default_rng([seed, zlib.crc32(b"q1.tuner")])
-    x_train, y_train = _subset(rng, mnist.x_train, mnist.y_train, settings.search_train)
-    x_val, y_val = _subset(rng, mnist.x_test, mnist.y_test, settings.search_val)
-    fixed = _spec_point(settings.search_fixed)  # the expensive dimensions, held small
-    result = _probe(student, "capped_search", needs=("make_tuner", "build_model"), fixed=fixed, x_train=x_train,
-                    y_train=y_train, x_val=x_val, y_val=y_val, max_trials=settings.search_trials,
-                    max_epochs=settings.search_epochs, batch_size=settings.fit_batch_size,
-                    timeout=settings.search_timeout_s)
+    """The student's tuner, described, and the result of a capped search with it on the training split."""
+    data = training.search_split(mnist, seed, n_train=settings.search_train, n_val=settings.search_val)
+    fixed = space.expand(dict(settings.search_fixed))  # the expensive dimensions, held small
+    result = _probe(student, "capped_search", needs=("make_tuner", "build_model"), fixed=fixed, **data,
+                    max_trials=settings.search_trials, max_epochs=settings.search_epochs,
+                    batch_size=settings.fit_batch_size, timeout=settings.search_timeout_s)
     if result.get("error"):
         raise StudentException(str(result["error"]))
     if not isinstance(result.get("tuner"), dict) or not isinstance(result.get("search"), dict):
@@ -275,31 +298,28 @@ def test_capped_search_completes(tuner_run, check):
     require(trials, f"the capped search ran no trial{stopped}")
     statuses = ", ".join(sorted({str(t.get("status")) for t in trials}))
     raise CheckFailed(f"every trial failed ({len(trials)} of {len(trials)}: {statuses}), so the search has "
-                         f"no best score{cause}{stopped}")
+                      f"no best score{cause}{stopped}")
 
 
-# -- 5. reported results ------------------------------------------------------------------------
+# -- 5. reported results (a missing name scores 0, like any missing answer) --------------------
 
-def _reported(student, name):
-    try:
-        return student.get(name)
-    except MissingName as exc:
-        pytest.skip(f"{name} is optional and not given: {exc}")
+def _best_hyperparameters(student) -> dict:
+    best = student.get("BEST_HYPERPARAMETERS")
+    if not isinstance(best, dict):
+        raise WrongType(f"BEST_HYPERPARAMETERS should be a dict of hyperparameter values, got {type(best).__name__}")
+    return best
 
 
 @pytest.mark.check("q1.reported.hyperparameters")
 def test_reported_hyperparameters_inside_space(student, check):
-    best = _reported(student, "BEST_HYPERPARAMETERS")
-    if not isinstance(best, dict):
-        raise WrongType(f"BEST_HYPERPARAMETERS should be a dict of hyperparameter values, got {type(best).__name__}")
-    differences = space.reported_differences(best)
+    differences = space.reported_differences(_best_hyperparameters(student))
     check.details["differences"] = differences
     require(not differences, lambda: "BEST_HYPERPARAMETERS lies outside the search space: " + "; ".join(differences))
 
 
 @pytest.mark.check("q1.reported.val_accuracy")
 def test_reported_val_accuracy_plausible(student, settings):
-    value = as_number(_reported(student, "BEST_VAL_ACCURACY"), what="BEST_VAL_ACCURACY")
+    value = as_number(student.get("BEST_VAL_ACCURACY"), what="BEST_VAL_ACCURACY")
     chance = settings.chance_accuracy
     require(not 1.0 < value <= 100.0,
             lambda: f"BEST_VAL_ACCURACY is {value:g}: it looks like a percentage; give a fraction in [0, 1]")
@@ -308,38 +328,24 @@ def test_reported_val_accuracy_plausible(student, settings):
 
 
 @pytest.mark.check("q1.reported.retrain")
-def test_reported_point_retrains(student, mnist, settings, rng, seed, check):
-    """The reported best point, trained on the grader's budget, does about as well as the reference
-    model at the same point on the same data (a point's accuracy on this budget ranges from chance
-    to ~0.86 across the space, so no fixed threshold fits every point)."""
-    best = _reported(student, "BEST_HYPERPARAMETERS")
-    if not isinstance(best, dict):
-        raise WrongType(f"BEST_HYPERPARAMETERS should be a dict of hyperparameter values, got {type(best).__name__}")
-    values = {str(k): v for k, v in best.items() if not str(k).startswith("tuner/")}
-    data = _budget_data(rng, mnist, settings)
+def test_reported_point_retrains(student, mnist, settings, seed, check):
+    """The reported best point, trained on the grader's (small) retrain budget, does about as well as
+    the reference model at the same point on the same data (a point's accuracy on this budget ranges
+    from chance to ~0.9 across the space, so no fixed threshold fits every point)."""
+    values = {str(k): v for k, v in _best_hyperparameters(student).items() if not str(k).startswith("tuner/")}
+    data = budget_data(mnist, seed, settings, retrain=True)
     check.details["point"] = values
     try:
-        accuracy, history, budget = _train(student, data, values, check=check, timeout=settings.retrain_timeout_s)
+        accuracy, curve, model = _train(student, data, values, check=check, timeout=settings.retrain_timeout_s)
     except CheckFailed as exc:
         raise CheckFailed(f"retraining BEST_HYPERPARAMETERS: {exc}") from None
-    reference = _reference_accuracy(space.zero_based(values), data, seed)
+    check.details["val_accuracy"] = accuracy
+    if accuracy >= 1.0 - settings.retrain_margin:
+        return  # no reference can beat it by more than the margin: the reference need not be trained
+    reference = training.reference_accuracy(space.zero_based(values), data, seed=seed)
     threshold = reference - settings.retrain_margin
-    check.details.update(val_accuracy=accuracy, reference_val_accuracy=reference, curve=_curve(history, threshold))
+    check.details.update(reference_val_accuracy=reference, curve={**curve, "threshold": threshold})
     require(accuracy >= threshold, lambda: (
-        f"retrained at BEST_HYPERPARAMETERS for {budget}, the validation accuracy is {accuracy:.3f}; the reference "
-        f"model reaches {reference:.3f} at the same point, and the least accepted is {threshold:.3f}"
-        f"{_diagnosis(history)}"))
-
-
-def _reference_accuracy(values: dict, data: dict, seed: int) -> float:
-    """The reference model's validation accuracy at `values` on `data`, trained here (trusted code)."""
-    import keras
-
-    from graders.inside.probes import q1 as procedure  # the same training the worker runs
-    from reference import q1_tuner
-
-    keras.utils.set_random_seed(seed)
-    result = procedure.budgeted_training(build_model=q1_tuner.build_model, values=values, **data)
-    if result.get("error"):
-        raise RuntimeError(f"the reference failed at BEST_HYPERPARAMETERS: {result['error']}")
-    return float(result["history"]["val_accuracy"][-1])
+        f"retrained at BEST_HYPERPARAMETERS for {data.text()}, the validation accuracy is {accuracy:.3f}; the "
+        f"reference model reaches {reference:.3f} at the same point, and the least accepted is {threshold:.3f}"
+        f"{_likely_causes(curve, model)}"))

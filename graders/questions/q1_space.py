@@ -1,9 +1,13 @@
 """q1's search space as DESIGN.md specifies it, and how a student's declared space differs from it.
 
 A family is one hyperparameter (`conv_layers`) or one per layer (`filters_{i}`: filters_0 ...
-filters_4 when conv_layers is 5; indices from 1 are accepted too). DESIGN.md gives no step for
-filters and units, so any step is accepted there (the reference uses 32); sampling is not part
-of the spec either. Every function returns differences as sentences a student can act on.
+filters_4 when conv_layers is 5; indices from 1 are accepted too). A declaration is graded by
+the set of values it can take, not by the KerasTuner call that declares it: `Choice([2, 3, 4, 5])`
+is `Int(2, 5)`, `Int(3, 5, step=2)` is `Choice([3, 5])`. Where DESIGN.md gives an Int by its
+bounds only (filters, units), any set of integers from the lower to the upper bound is right
+(a step that reaches both); the other families must take exactly the specified values.
+Whether each hyperparameter takes effect in the built model is graders/questions/q1_effects.py.
+Every function returns differences as sentences a student can act on.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ LAYER_CLASS = {"filters": "Conv2D", "kernel": "Conv2D", "units": "Dense", "dropo
 # Name fragments of declarations that may be a family under another name (for hints only).
 STEMS = {"conv_layers": ("conv",), "dense_layers": ("dense",), "learning_rate": ("learn", "lr"),
          "filters": ("filter",), "kernel": ("kernel",), "units": ("unit", "neuron"), "dropout": ("drop",)}
+MAX_LISTED = 10_000  # a declaration with more values is summarised by its bounds
+_REL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class Family:
     kind: str  # "Int", "Float" or "Choice"
     low: float | None = None
     high: float | None = None
-    step: float | None = None  # None: any step is accepted
+    step: float | None = None  # None: bounds only, any step that reaches both bounds
     choices: tuple = ()
     per: str | None = None  # the layer count it repeats with: one `{name}_{i}` per layer
 
@@ -36,26 +42,34 @@ class Family:
     def label(self) -> str:
         return f"{self.name}_{{i}}" if self.per else self.name
 
+    @property
+    def bounds_only(self) -> bool:
+        return self.kind == "Int" and self.step is None
+
     def text(self) -> str:
         if self.kind == "Choice":
-            return "Choice {" + ", ".join(_number(c) for c in self.choices) + "}"
-        step = f" step {_number(self.step)}" if self.step not in (None, 1) else ""
-        return f"{self.kind} {_number(self.low)}..{_number(self.high)}{step}"
+            return "Choice {" + ", ".join(number(c) for c in self.choices) + "}"
+        if self.bounds_only:
+            return f"Int {number(self.low)}..{number(self.high)} (any step that reaches {number(self.high)})"
+        step = f" step {number(self.step)}" if self.step != 1 else ""
+        return f"{self.kind} {number(self.low)}..{number(self.high)}{step}"
+
+    def values(self) -> tuple | None:
+        """The values the spec gives exactly (sorted), or None for a bounds-only Int."""
+        if self.kind == "Choice":
+            return tuple(sorted(self.choices))
+        if self.bounds_only:
+            return None
+        return _arithmetic(self.low, self.high, self.step)
 
     def accepts(self, value) -> bool:
         """Whether `value` is a point of this family's range."""
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return False
-        if self.kind == "Choice":
-            return any(math.isclose(value, c, rel_tol=1e-9) for c in self.choices)
-        if not self.low - 1e-9 <= value <= self.high + 1e-9:
-            return False
-        if self.kind == "Int" and not float(value).is_integer():
-            return False
-        if self.step is None:
-            return True
-        steps = (value - self.low) / self.step
-        return math.isclose(steps, round(steps), abs_tol=1e-6)
+        exact = self.values()
+        if exact is not None:
+            return any(_close(value, v) for v in exact)
+        return float(value).is_integer() and self.low <= value <= self.high
 
 
 SPACE = (
@@ -90,6 +104,31 @@ def point(*, conv_layers, filters, kernel, dense_layers, units, dropout, learnin
                    "units": units, "dropout": dropout, "learning_rate": learning_rate})
 
 
+def layered_point(layers: dict, single: dict, bases: dict[str, int]) -> dict:
+    """A point whose per-layer values differ from layer to layer.
+
+    Args:
+        layers: {family: [value of layer 0, value of layer 1, ...]}; the layer count of its
+            family is the list's length.
+        single: {family: value} of the families without layers (learning_rate).
+        bases: {family: 0 or 1}, the index the student's names start at (default 0).
+    """
+    values = dict(single)
+    for name, per_layer in layers.items():
+        family = FAMILIES[name]
+        values[family.per] = len(per_layer)
+        base = bases.get(name, 0)
+        values.update({f"{name}_{base + i}": value for i, value in enumerate(per_layer)})
+    return values
+
+
+def layer_values(values: dict, name: str, bases: dict[str, int]) -> list:
+    """The value of family `name` for each layer a point has, in layer order."""
+    family = FAMILIES[name]
+    base = bases.get(name, 0)
+    return [values.get(f"{name}_{base + i}") for i in range(int(values[family.per]))]
+
+
 def zero_based(values: dict) -> dict:
     """`values` with per-layer names counted from 0, as the reference names them (units_1 -> units_0
     for a family whose indices start at 1)."""
@@ -104,10 +143,28 @@ def zero_based(values: dict) -> dict:
     return shifted
 
 
-def point_text(values: dict) -> str:
-    """The point's spec-level values, e.g. "conv_layers=2, filters_{i}=32, ...", for messages."""
-    shown = [(f.label, values.get(f.name if not f.per else f"{f.name}_0")) for f in SPACE]
-    return ", ".join(f"{label}={_number(value)}" for label, value in shown if value is not None)
+def point_text(values: dict, bases: dict[str, int] | None = None) -> str:
+    """The point's spec-level values, e.g. "conv_layers=2, filters_{i}=32, ..." (per layer when they
+    differ: "filters_{i}=64/128/32"), for messages."""
+    shown = []
+    for family in SPACE:
+        if not family.per:
+            shown.append((family.label, values.get(family.name)))
+            continue
+        count = values.get(family.per)
+        per_layer = layer_values(values, family.name, bases or {}) if isinstance(count, int) else []
+        if len(set(per_layer)) > 1:
+            shown.append((family.label, "/".join(number(v) for v in per_layer)))
+        else:
+            shown.append((family.label, per_layer[0] if per_layer else values.get(f"{family.name}_0")))
+    return ", ".join(f"{label}={value if isinstance(value, str) else number(value)}"
+                     for label, value in shown if value is not None)
+
+
+def index_base(name: str, declared: dict) -> int:
+    """1 when the student numbers family `name`'s layers from 1 (units_1, units_2, ...), else 0."""
+    indexed = _indexed(FAMILIES[name], declared)
+    return 1 if indexed and 0 not in indexed and 1 in indexed else 0
 
 
 # -- the declared space ----------------------------------------------------------------------
@@ -116,16 +173,67 @@ def describe(declared: dict) -> str:
     """A declared hyperparameter as text: "Int 32..128 step 32", "Choice {3}", "Float 0..0.5"."""
     kind = declared.get("type")
     if kind == "Choice":
-        return "Choice {" + ", ".join(_number(v) for v in declared.get("values") or []) + "}"
+        return "Choice {" + ", ".join(number(v) for v in declared.get("values") or []) + "}"
     if kind == "Fixed":
-        return f"Fixed {_number(declared.get('default'))}"
+        return f"Fixed {number(declared.get('default'))}"
     if kind in ("Int", "Float"):
         step = declared.get("step")
-        text = f"{kind} {_number(declared.get('min'))}..{_number(declared.get('max'))}"
-        text += " (no step)" if kind == "Float" and step is None else "" if step in (None, 1) else f" step {_number(step)}"
+        text = f"{kind} {number(declared.get('min'))}..{number(declared.get('max'))}"
+        text += " (no step)" if kind == "Float" and step is None else "" if step in (None, 1) else f" step {number(step)}"
         sampling = declared.get("sampling")
         return text + (f" ({sampling} sampling)" if sampling not in (None, "linear") else "")
     return str(kind)
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """What a declared hyperparameter can take: a finite list, or every number of a range."""
+
+    listed: tuple | None  # sorted values, when finite, numeric and at most MAX_LISTED
+    low: float | None = None
+    high: float | None = None
+    integers: bool = False  # every value is a whole number
+    continuous: bool = False  # a Float without a step: any value in [low, high]
+    numeric: bool = True
+
+    def text(self) -> str:
+        if self.continuous:
+            return f"any value from {number(self.low)} to {number(self.high)}"
+        if self.listed is not None and len(self.listed) <= 8:
+            return "{" + ", ".join(number(v) for v in self.listed) + "}"
+        if self.listed is not None:
+            first, second, last = self.listed[0], self.listed[1], self.listed[-1]
+            return f"{len(self.listed)} values {{{number(first)}, {number(second)}, ..., {number(last)}}}"
+        return f"{number(self.low)}..{number(self.high)}"
+
+
+def value_set(declared: dict) -> ValueSet:
+    """The values a declaration (as the declared_space probe describes it) can take.
+
+    KerasTuner itself counts a Float's values with a floor division, so that Float(0, 0.5,
+    step=0.1) never samples 0.5 (0.5 // 0.1 is 4.0); a TA reads that declaration as the six
+    values 0 ... 0.5, and so does this function.
+    """
+    kind = declared.get("type")
+    if kind in ("Choice", "Fixed", "Boolean"):
+        raw = declared.get("values") if kind == "Choice" else [declared.get("default")] if kind == "Fixed" \
+            else [False, True]
+        if not all(_is_number(v) for v in raw or [None]):
+            return ValueSet(None, numeric=False)
+        return _listed(raw)
+    low, high, step = declared.get("min"), declared.get("max"), declared.get("step")
+    if not (_is_number(low) and _is_number(high)) or (step is not None and not _is_number(step)):
+        return ValueSet(None, numeric=False)
+    sampling = declared.get("sampling") or "linear"
+    if kind == "Float" and step is None:
+        return ValueSet(None, low, high, continuous=high > low) if high > low else _listed([float(low)])
+    if kind == "Int" and step is None:  # log sampling without a step reaches every integer
+        step, sampling = 1, "linear"
+    values = _arithmetic(low, high, step) if sampling == "linear" else _geometric(low, high, step, sampling)
+    if values is None:  # too many to list: an Int's values are whole numbers from its bounds
+        last = low + math.floor((high - low) / step + _REL) * step
+        return ValueSet(None, low, last, integers=kind == "Int" or all(float(v).is_integer() for v in (low, step)))
+    return _listed(tuple(int(v) for v in values) if kind == "Int" else values)
 
 
 def family_differences(family: Family, declared: dict[str, dict], layers: list[str]) -> list[str]:
@@ -162,21 +270,69 @@ def family_differences(family: Family, declared: dict[str, dict], layers: list[s
 def _value_differences(family: Family, names: list[str], declared: dict[str, dict]) -> list[str]:
     wrong: dict[str, list[str]] = {}
     for name in names:
-        if not _matches(family, declared[name]):
-            wrong.setdefault(describe(declared[name]), []).append(name)
-    return [f"{family.label}: {_names_text(group)} {'is' if len(group) == 1 else 'are'} {text}; "
-            f"expected {family.text()}" for text, group in wrong.items()]
+        listing = declared[name].get("type") in ("Choice", "Fixed")  # its description shows its values
+        problem = set_difference(family, value_set(declared[name]), described_by_values=listing)
+        if problem:
+            wrong.setdefault(f"{describe(declared[name])}{problem}", []).append(name)
+    return [f"{family.label}: {_names_text(group)} {'is' if len(group) == 1 else 'are'} {text}"
+            for text, group in wrong.items()]
 
 
-def _matches(family: Family, declared: dict) -> bool:
-    if declared.get("type") != family.kind:
-        return False
-    if family.kind == "Choice":
-        values = declared.get("values") or []
-        return len(values) == len(family.choices) and all(family.accepts(v) for v in values)
-    if not (_close(declared.get("min"), family.low) and _close(declared.get("max"), family.high)):
-        return False
-    return family.step is None or _close(declared.get("step"), family.step)
+def set_difference(family: Family, values: ValueSet, *, described_by_values: bool = False) -> str:
+    """"" when a declaration's values are the family's, else how they differ: a clause that follows
+    the declaration's description (which lists the values itself when `described_by_values`)."""
+    exact = family.values()
+    if not values.numeric:
+        return f", not numbers; expected {family.text()}"
+    if values.continuous:
+        wanted = f"the values {_set_text(exact)} ({family.text()})" if exact else family.text()
+        return f": it takes {values.text()}; expected {wanted}"
+    if exact is not None:
+        if values.listed is not None and len(values.listed) == len(exact) and all(
+                _close(a, b) for a, b in zip(values.listed, exact)):
+            return ""
+        taken = "" if described_by_values else f" (the values {values.text()})"
+        return f"{taken}; expected {family.text()}" + (
+            "" if family.kind == "Choice" else f", the values {_set_text(exact)}")
+    # bounds only: whole numbers from the lower to the upper bound, at any step that reaches both
+    if values.integers and _close(values.low, family.low) and _close(values.high, family.high):
+        return ""
+    reasons = []
+    if not values.integers:
+        reasons.append("not every value is a whole number")
+    if not _close(values.low, family.low):
+        reasons.append(f"its smallest value is {number(values.low)}")
+    if not _close(values.high, family.high):
+        reasons.append(f"its largest value is {number(values.high)}")
+    return f" ({', '.join(reasons)}); expected {family.text()}"
+
+
+def _listed(values) -> ValueSet:
+    ordered = tuple(sorted(set(values)))
+    if not ordered:
+        return ValueSet((), numeric=True)
+    return ValueSet(ordered, ordered[0], ordered[-1], integers=all(float(v).is_integer() for v in ordered))
+
+
+def _arithmetic(low, high, step) -> tuple | None:
+    if step is None or step <= 0:
+        return (float(low),)
+    count = math.floor((high - low) / step + _REL) + 1
+    if count > MAX_LISTED:
+        return None
+    return tuple(round(low + i * step, 12) for i in range(count))
+
+
+def _geometric(low, high, step, sampling) -> tuple | None:
+    if step is None or step <= 1 or low <= 0:
+        return None
+    count = math.floor(math.log(high / low, step) + _REL) + 1
+    if count > MAX_LISTED:
+        return None
+    powers = [low * step ** i for i in range(count)]
+    if sampling == "reverse_log":
+        powers = [high + low - p for p in powers]
+    return tuple(round(p, 12) for p in powers)
 
 
 def _indexed(family: Family, declared: dict) -> dict[int, str]:
@@ -185,6 +341,7 @@ def _indexed(family: Family, declared: dict) -> dict[int, str]:
 
 
 def _once_placement(family: Family, layers: list[str]) -> str:
+    """How a per-layer family declared once was used (", shared by all 5 Conv2D layers")."""
     layer_class = LAYER_CLASS[family.name]
     positions = [i for i, layer in enumerate(layers) if layer == layer_class]
     if family.name == "dropout":
@@ -232,16 +389,19 @@ def reported_differences(best: dict) -> list[str]:
 # -- text ------------------------------------------------------------------------------------
 
 def _names_text(names: list[str]) -> str:
-    if len(names) > 2:
-        return f"{names[0]}..{names[-1]}"
-    return " and ".join(names)
+    return f"{names[0]}..{names[-1]}" if len(names) > 2 else " and ".join(names)
 
 
 def _range_text(family: Family, indices: range) -> str:
     return f"{family.name}_{indices[0]}..{family.name}_{indices[-1]}"
 
 
-def _number(value) -> str:
+def _set_text(values) -> str:
+    return "{" + ", ".join(number(v) for v in values) + "}"
+
+
+def number(value) -> str:
+    """A value as a student reads it: 3, 0.5, 0.0001, 32.0 for a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return repr(value) if isinstance(value, str) else str(value)
     if float(value).is_integer() and abs(value) < 1e6:
@@ -249,6 +409,10 @@ def _number(value) -> str:
     return f"{value:g}"
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _close(actual, expected) -> bool:
-    return isinstance(actual, (int, float)) and not isinstance(actual, bool) and math.isclose(
-        actual, expected, rel_tol=1e-9, abs_tol=1e-12)
+    return _is_number(actual) and _is_number(expected) and math.isclose(
+        actual, expected, rel_tol=_REL, abs_tol=1e-12)

@@ -1,21 +1,28 @@
-"""Comparing Grad-CAM heatmaps: resampling, similarity, the closest known mistake, and pictures.
+"""Comparing Grad-CAM heatmaps and deciding q7's heatmap checks (NumPy only: no TensorFlow here).
 
-Maps of any 2-D size are compared on the image grid (28 x 28 for MNIST): a student may
-return the layer's map (6 x 6) or upsample it, and the same map must score the same.
-NumPy and matplotlib only, so this runs in the trusted process without TensorFlow.
+Maps of any 2-D size are compared on the image grid (28 x 28 for MNIST): a student may return
+the layer's map (6 x 6) or upsample it, and the same map must score the same. `HeatmapJudge`
+holds every check's decision, so the grader and the seed sweep (tests/reference/test_sweep_q7.py)
+decide the same way; the grader only words the messages.
+
+Each check looks at the cases where its own mistake is identifiable, whatever else is wrong:
+the pattern checks (`logit`, `correlation`, `top_overlap`) at the predicted-class maps (asked
+with class_index=None, where class handling cannot matter) and blind to the ReLU and the scale;
+`class_sensitivity` at the maps of other classes, against the student's own predicted-class map;
+the ReLU's pattern at digits chosen for their negative evidence. A constant map carries no
+pattern: it never passes a pattern check by accident, and an answer of constant maps fails them all.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-# The known mistakes, by the key `gradcam_variants` computes their maps under.
+# The known mistakes, by the key `q7_variants` computes their maps under.
 MISTAKES = {
     "no_relu": "no ReLU on the weighted sum of feature maps (negative values are kept)",
+    "min_max_scaled": "min-max scaling instead of a ReLU (the negative evidence is kept, shifted into [0, 1])",
     "not_normalised": "the map is not normalised (divide it by its maximum so that it peaks at 1)",
     "softmax_gradient": "the gradient of the softmax output instead of the class logit (the score before the softmax)",
     "unpooled_gradients": "the gradients are not global-average-pooled per channel (each pixel is weighted by its own "
@@ -23,10 +30,17 @@ MISTAKES = {
     "unweighted_activations": "the feature maps are averaged without gradient weights (the map ignores the class "
                               "and what the model learned)",
     "ignored_class_index": "`class_index` is ignored (every map explains the predicted class)",
+    "class_zero_as_none": "class_index=0 is treated like None (`class_index or argmax`, or `if class_index:`): test "
+                          "`class_index is None` instead",
     "wrong_layer": "the feature maps of the wrong layer (use the layer named by `layer_name`)",
+    "constant": "every heatmap is constant (all the same value): it shows no evidence",
 }
 CORRECT = "correct"
 NO_MATCH = "no known mistake matches your maps; compare them with the reference's in the report"
+# The reference's maps of a case by the score differentiated, with and without the ReLU (q7_variants keys).
+SCORE_FAMILIES = {"logit": ("correct", "no_relu"), "softmax": ("softmax_gradient", "softmax_no_relu")}
+# Variants the diagnosis chooses among: the pattern mistakes (value-only and combined ones are left out).
+PATTERN_VARIANTS = ("correct", "no_relu", "softmax_gradient", "unpooled_gradients", "unweighted_activations")
 
 
 def resample(heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -59,15 +73,19 @@ def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson r of two equally shaped maps; 0 when either is constant (it shows nothing)."""
     x, y = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
-    if _constant(x) or _constant(y):
+    if is_constant(x) or is_constant(y):
         return 0.0
     x, y = x - x.mean(), y - y.mean()
     return float(np.dot(x, y) / np.sqrt(np.dot(x, x) * np.dot(y, y)))
 
 
-def _constant(values: np.ndarray) -> bool:
-    # Relative to the map's own scale: an unnormalised map may be tiny; resampling a constant
-    # map leaves rounding noise that must not count as a pattern.
+def is_constant(values: np.ndarray) -> bool:
+    """Whether a map holds one value only (all zeros included), relative to its own scale.
+
+    An unnormalised map may be tiny; resampling a constant map leaves rounding noise that
+    must not count as a pattern.
+    """
+    values = np.asarray(values, dtype=np.float64)
     return not np.ptp(values) > 1e-9 * np.max(np.abs(values))
 
 
@@ -88,9 +106,27 @@ def similarity(student: np.ndarray, reference: np.ndarray, *, grid: tuple[int, i
     return {"r": pearson(a, b), "top_overlap": top_overlap(a, b, fraction)}
 
 
+def family_similarity(student: np.ndarray, with_relu: np.ndarray, without_relu: np.ndarray, *,
+                      grid: tuple[int, int], fraction: float) -> dict:
+    """{"r", "top_overlap"} of a student map against one score's reference maps, blind to the ReLU step.
+
+    The better of: the map clipped at 0 against the reference's map (a map without its ReLU
+    loses nothing here), and the map as returned against the reference's map without ReLU
+    (nor does a min-max scaled one): the ReLU is `nonnegative`'s business.
+    """
+    clipped = similarity(np.maximum(student, 0.0), with_relu, grid=grid, fraction=fraction)
+    kept = similarity(student, without_relu, grid=grid, fraction=fraction)
+    return {key: max(clipped[key], kept[key]) for key in ("r", "top_overlap")}
+
+
 def median_r(maps: list[np.ndarray], references: list[np.ndarray], *, grid: tuple[int, int]) -> float:
     """Median Pearson r between paired maps, on `grid`."""
     return float(np.median([pearson(resample(m, grid), resample(r, grid)) for m, r in zip(maps, references)]))
+
+
+def squeezed_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A returned map's shape without singleton axes: (1, 6, 6) and (6, 6, 1) are a (6, 6) map."""
+    return tuple(int(size) for size in shape if size != 1)
 
 
 @dataclass(frozen=True)
@@ -100,7 +136,8 @@ class ValueLimits:
     At the layer's size a map is what Grad-CAM computed: no negative value and a maximum of 1,
     up to float tolerance. A map upsampled to the image may under- and overshoot by
     interpolation (bicubic, lanczos) or lose its peak between pixels (bilinear): it gets the
-    wider `upsampled_*` limits.
+    wider `upsampled_*` limits. A constant map (no positive evidence: the reference returns
+    zeros there) has no peak to check.
     """
 
     negative_tol: float
@@ -125,8 +162,9 @@ class ValueLimits:
         return [i for i, m in enumerate(maps) if float(np.min(m)) < self.lowest(m.shape)]
 
     def unnormalised(self, maps: list[np.ndarray]) -> list[int]:
-        """Indices of the maps whose maximum is out of range (not divided by the maximum)."""
-        return [i for i, m in enumerate(maps) if not self.peak(m.shape)[0] <= float(np.max(m)) <= self.peak(m.shape)[1]]
+        """Indices of the non-constant maps whose maximum is out of range (not divided by the maximum)."""
+        return [i for i, m in enumerate(maps)
+                if not is_constant(m) and not self.peak(m.shape)[0] <= float(np.max(m)) <= self.peak(m.shape)[1]]
 
     def _upsampled(self, shape: tuple[int, ...]) -> bool:
         return tuple(shape) == tuple(self.image_shape) != tuple(self.layer_shape)
@@ -148,6 +186,11 @@ class Diagnosis:
     pattern_scores: dict[str, float]
     layer: str | None = None
 
+    @property
+    def variant(self) -> str:
+        """The key of the closest variant's maps ("layer:<name>" for a wrong layer)."""
+        return f"layer:{self.layer}" if self.closest == "wrong_layer" else self.closest
+
     def label(self, key: str) -> str:
         """The mistake `key` in words, with the evidence when it is the closest pattern."""
         text = MISTAKES[key]
@@ -162,17 +205,14 @@ class Diagnosis:
         return NO_MATCH if self.closest == CORRECT else self.label(self.closest)
 
 
-# Same pattern as the reference's up to scale: only the values tell it apart.
-_VALUE_ONLY = ("not_normalised",)
-
-
 def diagnose(maps: list[np.ndarray], variants: dict[str, np.ndarray], *, grid: tuple[int, int]) -> Diagnosis:
-    """Find the known mistake whose maps the student's maps are closest to.
+    """Find the known pattern mistake whose maps the student's maps are closest to.
 
     Args:
-        maps: the student's maps (2-D, any size), one per graded case.
+        maps: the student's maps (2-D, any size), one per case.
         variants: maps of the same cases by the reference ("correct") and by each known mistake
-            (a MISTAKES key, or "layer:<name>" for another layer's correct map).
+            (PATTERN_VARIANTS, and "layer:<name>" for another layer's correct map); other keys
+            are ignored.
         grid: the image grid the maps are compared on.
 
     Returns:
@@ -180,7 +220,7 @@ def diagnose(maps: list[np.ndarray], variants: dict[str, np.ndarray], *, grid: t
         3 decimals, goes to "correct".
     """
     scores = {key: median_r(maps, list(variant), grid=grid)
-              for key, variant in variants.items() if key not in _VALUE_ONLY}
+              for key, variant in variants.items() if key in PATTERN_VARIANTS or key.startswith("layer:")}
     closest = max(scores, key=lambda key: (round(scores[key], 3), key == CORRECT))
     if not closest.startswith("layer:"):
         return Diagnosis(closest, scores)
@@ -188,44 +228,159 @@ def diagnose(maps: list[np.ndarray], variants: dict[str, np.ndarray], *, grid: t
     return Diagnosis("wrong_layer", scores, layer=closest.partition(":")[2])
 
 
-# -- pictures ---------------------------------------------------------------------------
+# -- the checks' decisions ------------------------------------------------------------------
 
-def overlay_png(rows: list[tuple[str, np.ndarray, list[tuple[str, np.ndarray]]]]) -> str:
-    """A PNG (base64 text) of digits beside heatmap overlays, one row per (digit, class).
+@dataclass(frozen=True)
+class Verdict:
+    """One check's decision, with the numbers its message and the report show."""
+
+    passed: bool
+    evidence: dict = field(default_factory=dict)
+
+
+def shape_verdict(shapes: list[tuple[int, ...]], allowed: list[tuple[int, int]]) -> Verdict:
+    """Every map is 2-D of an allowed size once its singleton axes are dropped (a batch axis is fine)."""
+    wrong = [i for i, shape in enumerate(shapes) if squeezed_shape(shape) not in [tuple(a) for a in allowed]]
+    singleton = sorted({str(tuple(shape)) for shape in shapes if len(shape) != len(squeezed_shape(shape))})
+    return Verdict(not wrong, {"wrong": wrong, "with_singleton_axes": singleton})
+
+
+def randomisation_verdict(trained: list[np.ndarray], randomised: list[np.ndarray], *, maximum: float,
+                          grid: tuple[int, int]) -> Verdict:
+    """The maps change when the model's classifier is re-initialised: mean r of the positive parts < `maximum`.
+
+    A constant map on the randomised model is fine (it may have no positive evidence: r = 0);
+    a constant one on the trained model shows nothing, so it is left out, and all of them fail.
+    """
+    values = [_positive_r(a, b, grid) for a, b in zip(trained, randomised)]
+    informative = [v for v, a in zip(values, trained) if not is_constant(a)]
+    mean = float(np.mean(informative)) if informative else float("nan")
+    return Verdict(bool(informative) and mean < maximum,
+                   {"r": values, "mean_r": mean, "constant": len(trained) - len(informative)})
+
+
+def _positive_r(a: np.ndarray, b: np.ndarray, grid: tuple[int, int]) -> float:
+    return pearson(resample(np.maximum(a, 0.0), grid), resample(np.maximum(b, 0.0), grid))
+
+
+class HeatmapJudge:
+    """The decisions of q7's heatmap checks on one submission's maps of the graded cases.
 
     Args:
-        rows: (row title, digit (28, 28) with pixels 0..1, [(panel title, heatmap), ...]); each
-            heatmap is resampled onto the digit and drawn in "jet" at half opacity.
-
-    Returns:
-        The PNG file as an ASCII base64 string (for a data: URL in the report).
+        maps: the student's 2-D maps (singleton axes dropped, non-finite values as 0), one per case.
+        cases: the graded cases (q7_variants.Case: digit, class_index, role, group, predicted).
+        variants: {variant key: (n_cases, h, w) maps} by the reference and each known mistake.
+        settings: the [q7] thresholds (graders/rubric.toml); limits: the values a map may hold.
+        grid: the image grid maps are compared on.
     """
-    import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    def __init__(self, maps, cases, variants, settings, limits: ValueLimits, grid: tuple[int, int]):
+        self.maps, self.cases, self.variants = maps, cases, variants
+        self.settings, self.limits, self.grid = settings, limits, grid
+        self.constant = [i for i, m in enumerate(maps) if is_constant(m)]
+        self.degenerate = len(self.constant) == len(maps)
+        self.predicted = [i for i, case in enumerate(cases) if case.predicted]
+        self.explicit = [i for i, case in enumerate(cases) if not case.predicted]
+        self._predicted_of = {case.digit: i for i, case in enumerate(cases) if case.predicted}
+        shown = [i for i in self.predicted if i not in self.constant]
+        self.diagnosis = (diagnose([maps[i] for i in shown], {k: v[shown] for k, v in variants.items()}, grid=grid)
+                          if shown else Diagnosis("constant", {"constant": 1.0}))
+        self.similarities = {i: self._similarity(i) for i in self.predicted}
 
-    columns = 1 + max(len(panels) for _, _, panels in rows)
-    figure, axes = plt.subplots(len(rows), columns, figsize=(1.5 * columns, 1.75 * len(rows)), squeeze=False)
-    for axis_row, (title, digit, panels) in zip(axes, rows):
-        image = np.asarray(digit, dtype=np.float64)
-        axis_row[0].imshow(image, cmap="gray")
-        axis_row[0].set_title(title, fontsize=7)
-        for axis, (panel_title, heatmap) in zip(axis_row[1:], panels):
-            axis.imshow(image, cmap="gray")
-            axis.imshow(_displayable(heatmap, image.shape), cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0)
-            axis.set_title(panel_title, fontsize=7)
-    for axis in axes.ravel():
-        axis.axis("off")
-    figure.tight_layout(pad=0.3)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=72)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    def _similarity(self, i: int) -> dict:
+        scores = {name: family_similarity(self.maps[i], self.variants[relu][i], self.variants[no_relu][i],
+                                          grid=self.grid, fraction=self.settings.top_fraction)
+                  for name, (relu, no_relu) in SCORE_FAMILIES.items()}
+        return {"r_logit": scores["logit"]["r"], "r_softmax": scores["softmax"]["r"],
+                "r": max(s["r"] for s in scores.values()),
+                "top_overlap": max(s["top_overlap"] for s in scores.values())}
+
+    def _constant(self) -> Verdict:
+        """Every map the check looks at is constant: it fails, with the constant-map message."""
+        return Verdict(False, {"constant_only": True, "constant": len(self.constant)})
+
+    def nonnegative(self) -> Verdict:
+        """No negative value (by the limits), and no negative evidence kept in a shifted map.
+
+        The second part looks at the digits chosen for their negative evidence: there the
+        reference's map with and without its ReLU differ, and a min-max scaled map matches the
+        one without (mean r >= negative_evidence_min_r) better than the one with (by more than
+        negative_evidence_margin).
+        """
+        if self.degenerate:
+            return self._constant()
+        negative = self.limits.negative(self.maps)
+        rows = [i for i, case in enumerate(self.cases) if case.group == "negative evidence" and i not in self.constant]
+        with_relu = [self._best_r(i, 0) for i in rows]
+        without = [self._best_r(i, 1) for i in rows]
+        margin = float(np.mean(np.subtract(without, with_relu))) if rows else float("-inf")
+        settings = self.settings
+        kept = margin > settings.negative_evidence_margin and np.mean(without) >= settings.negative_evidence_min_r
+        return Verdict(not negative and not kept, {
+            "negative": negative, "minima": [float(m.min()) for m in self.maps], "kept_negative_evidence": bool(kept),
+            "r_with_relu": float(np.mean(with_relu)) if rows else None,
+            "r_without_relu": float(np.mean(without)) if rows else None})
+
+    def _best_r(self, i: int, which: int) -> float:
+        student = resample(self.maps[i], self.grid)
+        return max(pearson(student, resample(self.variants[keys[which]][i], self.grid))
+                   for keys in SCORE_FAMILIES.values())
+
+    def normalised(self) -> Verdict:
+        """Every map that is not constant peaks at 1 (within the limits of its size)."""
+        if self.degenerate:
+            return self._constant()
+        bad = self.limits.unnormalised(self.maps)
+        return Verdict(not bad, {"unnormalised": bad, "maxima": [float(m.max()) for m in self.maps]})
+
+    def logit(self) -> Verdict:
+        """The predicted-class maps match the logit's maps at least as well as the softmax's."""
+        rows = [self.similarities[i] for i in self.predicted if i not in self.constant]
+        if not rows:
+            return self._constant()
+        r_logit, r_softmax = (float(np.mean([row[key] for row in rows])) for key in ("r_logit", "r_softmax"))
+        softmax = r_softmax > r_logit and r_softmax >= self.settings.min_map_correlation
+        return Verdict(not softmax, {"mean_r_logit_map": r_logit, "mean_r_softmax_map": r_softmax})
+
+    def correlation(self) -> Verdict:
+        """Every predicted-class map has r >= min_map_correlation with the reference's (a constant one: 0)."""
+        if self.degenerate:
+            return self._constant()
+        bad = [i for i in self.predicted if self.similarities[i]["r"] < self.settings.min_map_correlation]
+        return Verdict(not bad, {"bad": bad})
+
+    def top_overlap(self) -> Verdict:
+        """The predicted-class maps' top pixels overlap the reference's by min_top_overlap on average."""
+        if self.degenerate:
+            return self._constant()
+        mean = float(np.mean([self.similarities[i]["top_overlap"] for i in self.predicted]))
+        return Verdict(mean >= self.settings.min_top_overlap, {"mean_overlap": mean})
+
+    def class_sensitivity(self) -> Verdict:
+        """Each map of an asked class differs from the same digit's predicted-class map as the method's would.
+
+        r(student's map for class c, student's map for the predicted class) may exceed the same r
+        of the closest variant's maps by at most `class_margin`: a class-blind method (another
+        layer, unweighted activations) is not this check's business, ignoring class_index is.
+        """
+        pairs = [(i, self._predicted_of[self.cases[i].digit]) for i in self.explicit]
+        pairs = [(i, p) for i, p in pairs if i not in self.constant and p not in self.constant]
+        if not pairs:
+            return self._constant()
+        method = self.variants.get(self.diagnosis.variant, self.variants[CORRECT])
+        rows = []
+        for i, p in pairs:
+            student = pearson(resample(self.maps[i], self.grid), resample(self.maps[p], self.grid))
+            expected = pearson(resample(method[i], self.grid), resample(method[p], self.grid))
+            rows.append({"case": i, "class": self.cases[i].class_index, "role": self.cases[i].role,
+                         "r_student": student, "r_expected": expected})
+        bad = [row for row in rows if row["r_student"] - row["r_expected"] > self.settings.class_margin]
+        return Verdict(not bad, {"pairs": rows, "bad": bad, "mistake": _class_mistake(rows, bad)})
 
 
-def _displayable(heatmap: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    # Scaled to [0, 1] for display only, so a map that was never normalised still shows its pattern.
-    shown = np.nan_to_num(resample(heatmap, shape[:2]), nan=0.0, posinf=0.0, neginf=0.0)
-    low, high = min(float(shown.min()), 0.0), float(shown.max())
-    return (shown - low) / (high - low) if high > low else np.zeros_like(shown)
+def _class_mistake(rows: list[dict], bad: list[dict]) -> str:
+    """"class_zero_as_none" when only the class-0 maps explain the predicted class, else "ignored_class_index"."""
+    if not bad:
+        return ""
+    only_zero = all(row["class"] == 0 for row in bad) and any(row["class"] != 0 for row in rows)
+    return "class_zero_as_none" if only_zero else "ignored_class_index"

@@ -139,9 +139,10 @@ def load(path: Path):
 def _build(seed: int):
     import keras
 
+    from graders.harness.options import library_seed
     from reference.q7_gradcam import build_mnist_cnn
 
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(library_seed(seed))  # a hidden run's 64-bit seed is too big for NumPy
     return build_mnist_cnn()
 
 

@@ -1,9 +1,10 @@
-"""Grad-CAM as the reference computes it and as each known mistake computes it, for a batch of cases.
+"""The graded Grad-CAM cases, and the maps of the reference and of each known mistake on them.
 
 The grader diagnoses a student's heatmaps by comparing them with these maps (see
-`heatmaps.diagnose`). One gradient pass per (layer, score) pair covers every case: the
-cases of a batch are independent, so the gradient of the sum of their scores is each
-case's own gradient. Trusted process only.
+`q7_heatmaps`); the seed sweep grades each mistake's maps (`mistake_maps`) and each legitimate
+form of the reference's (`legitimate_forms`). One gradient pass per (layer, score) pair covers
+every case: the cases of a batch are independent, so the gradient of the sum of their scores is
+each case's own gradient. Trusted process only.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from graders.harness.errors import HarnessError
+from graders.questions import q7_heatmaps as heatmaps
 
 CONFIDENT = 0.9  # a "clear" digit: correctly classified with at least this probability
+ROLES = ("predicted", "runner-up", "class 0", "other class")  # the class explained
+GROUPS = ("clear", "ambiguous", "negative evidence")  # why the digit was chosen
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,21 @@ class Case:
 
     digit: int  # index into the test split
     class_index: int
-    predicted: bool  # the model's prediction (asked for with class_index=None), else the runner-up
-    ambiguous: bool  # one of the digits whose top two classes are closest
+    role: str  # ROLES: the predicted class is asked for with class_index=None, the others by number
+    group: str  # GROUPS
+
+    @property
+    def predicted(self) -> bool:
+        return self.role == "predicted"
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.group == "ambiguous"
+
+    @property
+    def asked(self) -> int | None:
+        """What the grader passes as class_index."""
+        return None if self.predicted else self.class_index
 
 
 @dataclass(frozen=True)
@@ -47,17 +64,16 @@ class ReferenceMaps:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays, for an .npz cache (`from_arrays` reverses it)."""
-        cases = self.selection.cases
+        cases = [[c.digit, c.class_index, ROLES.index(c.role), GROUPS.index(c.group)] for c in self.selection.cases]
         arrays = {"layer": np.array(self.layer), "random_digits": np.array(self.selection.random_digits),
-                  "predicted": self.selection.predicted,
-                  "cases": np.array([[c.digit, c.class_index, c.predicted, c.ambiguous] for c in cases])}
+                  "predicted": self.selection.predicted, "cases": np.array(cases)}
         arrays.update({f"variant={key}": maps for key, maps in self.variants.items()})
         arrays.update({f"shape={name}": np.array(shape) for name, shape in self.layer_shapes.items()})
         return arrays
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "ReferenceMaps":
-        cases = [Case(int(d), int(c), bool(p), bool(a)) for d, c, p, a in arrays["cases"]]
+        cases = [Case(int(d), int(c), ROLES[int(r)], GROUPS[int(g)]) for d, c, r, g in arrays["cases"]]
         selection = Selection(cases, [int(d) for d in arrays["random_digits"]], arrays["predicted"])
         variants = {key.partition("=")[2]: value for key, value in arrays.items() if key.startswith("variant=")}
         shapes = {key.partition("=")[2]: tuple(int(v) for v in value)
@@ -77,8 +93,8 @@ def reference_maps(model, random_model, images: np.ndarray, labels: np.ndarray, 
     selection = select_cases(model, random_model, images, labels, rng, layer_name=layer, **selection_settings)
     digits = np.array([case.digit for case in selection.cases])
     classes = np.array([case.class_index for case in selection.cases])
-    maps = variant_maps(model, images[digits], classes, selection.predicted[digits], layer_name=layer)
-    maps["correct"] = np.stack([grad_cam(model, images[d], layer, int(c)) for d, c in zip(digits, classes)])
+    maps = variant_maps(model, images[digits], classes, layer_name=layer)
+    maps["correct"] = np.stack([grad_cam(model, images[case.digit], layer, case.asked) for case in selection.cases])
     shapes = {name: tuple(model.get_layer(name).output.shape[1:3]) for name in conv_layer_names(model)}
     return ReferenceMaps(selection, maps, layer, shapes)
 
@@ -133,6 +149,12 @@ def finish(raw: np.ndarray, *, relu: bool = True, normalise: bool = True) -> np.
     return maps
 
 
+def min_max(raw: np.ndarray) -> np.ndarray:
+    """Each map shifted and scaled into [0, 1]: the negative evidence kept (the min-max mistake)."""
+    low, high = raw.min(axis=(1, 2), keepdims=True), raw.max(axis=(1, 2), keepdims=True)
+    return np.divide(raw - low, high - low, out=np.zeros_like(raw), where=high > low)
+
+
 def mean_activations(model, images: np.ndarray, *, layer_name: str) -> np.ndarray:
     """(n, h, w) channel means of a layer's feature maps: a "heatmap" with no gradient in it."""
     import keras
@@ -141,27 +163,24 @@ def mean_activations(model, images: np.ndarray, *, layer_name: str) -> np.ndarra
     return np.asarray(features, dtype=np.float64).mean(axis=-1)
 
 
-def variant_maps(model, images: np.ndarray, classes: np.ndarray, predicted: np.ndarray, *,
-                 layer_name: str) -> dict[str, np.ndarray]:
-    """The correct maps and each known mistake's maps of the same cases.
-
-    Args:
-        predicted: (n,) each image's predicted class, for the mistake that ignores `class_index`.
+def variant_maps(model, images: np.ndarray, classes: np.ndarray, *, layer_name: str) -> dict[str, np.ndarray]:
+    """The correct maps and each known pattern mistake's maps of the same cases (what the grader compares with).
 
     Returns:
-        {"correct", "no_relu", "not_normalised", "softmax_gradient", "unpooled_gradients",
-        "unweighted_activations", "ignored_class_index", "layer:<name>" for every other conv
+        {"correct", "no_relu", "not_normalised", "softmax_gradient", "softmax_no_relu",
+        "unpooled_gradients", "unweighted_activations", "layer:<name>" for every other conv
         layer}: each (n, h, w), h x w that layer's size. "correct" comes first.
     """
     logit = raw_cams(model, images, classes, layer_name=layer_name)
+    softmax = raw_cams(model, images, classes, layer_name=layer_name, score="softmax")
     maps = {
         "correct": finish(logit),
         "no_relu": finish(logit, relu=False),
         "not_normalised": finish(logit, normalise=False),
-        "softmax_gradient": finish(raw_cams(model, images, classes, layer_name=layer_name, score="softmax")),
+        "softmax_gradient": finish(softmax),
+        "softmax_no_relu": finish(softmax, relu=False),
         "unpooled_gradients": finish(raw_cams(model, images, classes, layer_name=layer_name, pooled=False)),
         "unweighted_activations": finish(mean_activations(model, images, layer_name=layer_name)),
-        "ignored_class_index": finish(raw_cams(model, images, predicted, layer_name=layer_name)),
     }
     for other in conv_layer_names(model):
         if other != layer_name:
@@ -169,55 +188,191 @@ def variant_maps(model, images: np.ndarray, classes: np.ndarray, predicted: np.n
     return maps
 
 
-def select_cases(model, random_model, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, *,
-                 layer_name: str, n_clear: int, n_ambiguous: int, n_random: int, min_positive: int,
-                 pool: int = 32) -> Selection:
-    """Pick the digits to grade, skipping any whose reference map would be degenerate.
+def mistake_maps(model, images: np.ndarray, asked: list[int | None], *, layer_name: str) -> dict[str, np.ndarray]:
+    """What a student's grad_cam with each known mistake returns for (image, class_index) calls.
 
-    A case is kept when the reference's map, and the softmax-gradient map it is told apart
-    from, have at least `min_positive` positive cells: an all-zero map has no pattern to match.
+    Args:
+        images: (n, *input shape); asked: the n class_index arguments (None: the predicted class).
+
+    Returns:
+        {mistake: (n, h, w) maps}: the pattern mistakes of `variant_maps`, "min_max_scaled",
+        "ignored_class_index", "class_zero_as_none" (`class_index or argmax`),
+        "softmax_ignored_class_index" (both at once) and "all_zero".
+    """
+    predicted = np.asarray(model(images, training=False)).argmax(axis=1)
+    classes = np.array([p if a is None else a for a, p in zip(asked, predicted)])
+    zero_as_none = np.array([p if not a else a for a, p in zip(asked, predicted)])
+    maps = variant_maps(model, images, classes, layer_name=layer_name)
+    maps.pop("softmax_no_relu")
+    logit = raw_cams(model, images, classes, layer_name=layer_name)
+    maps.update({
+        "min_max_scaled": min_max(logit),
+        "ignored_class_index": finish(raw_cams(model, images, predicted, layer_name=layer_name)),
+        "class_zero_as_none": finish(raw_cams(model, images, zero_as_none, layer_name=layer_name)),
+        "softmax_ignored_class_index": finish(raw_cams(model, images, predicted, layer_name=layer_name,
+                                                       score="softmax")),
+        "all_zero": np.zeros_like(logit),
+    })
+    return maps
+
+
+def legitimate_forms(correct: np.ndarray, image_shape: tuple[int, int]) -> dict[str, list[np.ndarray]]:
+    """Right answers written differently: the reference's (n, h, w) maps as a student may return them.
+
+    A batch or channel axis; upsampled to the image by every tf.image.resize method and by
+    scipy.ndimage.zoom (orders 1 and 3); an epsilon in the denominator; float64.
+    """
+    import scipy.ndimage
+    import tensorflow as tf
+
+    forms = {"as_returned": list(correct.astype(np.float32)), "batch_axis": [m[None] for m in correct],
+             "channel_axis": [m[..., None] for m in correct], "float64": list(correct.astype(np.float64)),
+             "epsilon_denominator": [m * m.max() / (m.max() + 1e-7) for m in correct]}
+    for method in ("bilinear", "nearest", "bicubic", "lanczos3", "area", "mitchellcubic"):
+        resized = tf.image.resize(correct[..., None].astype(np.float32), image_shape, method=method)
+        forms[f"resize_{method}"] = list(resized.numpy()[..., 0])
+    for order in (1, 3):
+        forms[f"zoom_order{order}"] = [scipy.ndimage.zoom(m, np.divide(image_shape, m.shape), order=order)
+                                       for m in correct]
+    return forms
+
+
+def select_cases(model, random_model, images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, *,
+                 layer_name: str, n_clear: int, n_ambiguous: int, n_negative: int, n_random: int, min_positive: int,
+                 class_distinct_max: float, negative_evidence_max_r: float, pool: int = 32) -> Selection:
+    """Pick the graded cases: each check gets inputs where its mistake shows, on every seed.
+
+    - clear digits (drawn by `rng` among the confidently, correctly classified ones): the
+      predicted class, the runner-up, class 0 and a class ranked third or lower (drawn);
+    - ambiguous digits (the closest top two classes): the predicted class and the runner-up;
+    - negative-evidence digits (drawn): the predicted class, where the reference's map with and
+      without its ReLU correlate at most `negative_evidence_max_r`, so a map that keeps the
+      negative evidence shows it.
+    Every map of the reference, and of the softmax gradient it is told apart from, has at least
+    `min_positive` positive cells (an all-zero map has no pattern); every class asked by number
+    has a map that correlates at most `class_distinct_max` with the predicted class's map, so a
+    map that explains the wrong class shows it.
 
     Args:
         model, random_model: the trained reference CNN and its copy with a re-initialised classifier.
         images, labels: the test split, model input format.
-        rng: draws the clear digits.
-        n_clear: confidently and correctly classified digits, drawn at random.
-        n_ambiguous: the digits whose two most probable classes are closest.
         n_random: digits of the randomisation test (maps not degenerate in either model).
 
     Returns:
-        Cases in digit order, predicted class first, then runner-up.
+        Cases by digit, the predicted class first (clear, then ambiguous, then negative-evidence digits).
 
     Raises:
         HarnessError: when the test split has too few usable digits.
     """
     probabilities = model.predict(images, verbose=0, batch_size=256)
-    ranked = np.sort(probabilities, axis=1)
-    predicted, runner_up = probabilities.argmax(axis=1), np.argsort(probabilities, axis=1)[:, -2]
-    ambiguous_pool = np.argsort(ranked[:, -1] - ranked[:, -2], kind="stable")[:pool]
-    confident = np.flatnonzero((predicted == labels) & (ranked[:, -1] >= CONFIDENT))
-    taken = set(ambiguous_pool.tolist())
-    clear_pool = np.array([i for i in rng.permutation(confident) if i not in taken][:pool], dtype=int)
-
-    def usable(digits: np.ndarray, net, class_sets, scores) -> np.ndarray:
-        keep = np.ones(len(digits), dtype=bool)
-        for classes in class_sets:
-            for score in scores:
-                raw = raw_cams(net, images[digits], classes[digits], layer_name=layer_name, score=score)
-                keep &= (raw > 0).sum(axis=(1, 2)) >= min_positive
-        return digits[keep]
-
-    both_classes, both_scores = (predicted, runner_up), ("logit", "softmax")
-    ambiguous = usable(ambiguous_pool, model, both_classes, both_scores)[:n_ambiguous]
-    clear = usable(clear_pool, model, both_classes, both_scores)[:n_clear]
-    graded = [int(d) for d in (*clear, *ambiguous)]
-    candidates = np.array(graded + [int(d) for d in clear_pool if d not in graded], dtype=int)
-    trained_ok = usable(candidates, model, (predicted,), ("logit",))
-    random_digits = [int(d) for d in usable(trained_ok, random_model, (predicted,), ("logit",))[:n_random]]
-    if len(clear) < n_clear or len(ambiguous) < n_ambiguous or len(random_digits) < n_random:
-        raise HarnessError(f"q7: too few test digits with a non-degenerate reference heatmap "
-                           f"({len(clear)} clear, {len(ambiguous)} ambiguous, {len(random_digits)} for randomisation)")
-    ambiguous_set = {int(d) for d in ambiguous}
-    cases = [Case(d, int(cls), is_predicted, d in ambiguous_set)
-             for d in graded for cls, is_predicted in ((predicted[d], True), (runner_up[d], False))]
+    ranking = np.argsort(-probabilities, axis=1, kind="stable")
+    predicted, runner_up = ranking[:, 0], ranking[:, 1]
+    top = np.take_along_axis(probabilities, ranking[:, :2], axis=1)
+    ambiguous_pool = np.argsort(top[:, 0] - top[:, 1], kind="stable")[:pool]
+    confident = np.flatnonzero((predicted == labels) & (top[:, 0] >= CONFIDENT) & (predicted != 0) & (runner_up != 0))
+    clear_pool = np.array([i for i in rng.permutation(confident) if i not in set(ambiguous_pool.tolist())][:pool], int)
+    pairs = [(d, c) for d in ambiguous_pool for c in ranking[d, :2]] + [(d, c) for d in clear_pool for c in range(10)]
+    maps = _PoolMaps(model, images, pairs, predicted, layer_name=layer_name, min_positive=min_positive,
+                     distinct_max=class_distinct_max)
+    ambiguous = [int(d) for d in ambiguous_pool if maps.distinct(d, runner_up[d])][:n_ambiguous]
+    clear = _clear_digits(maps, clear_pool, ranking, rng, wanted=n_clear)
+    graded = {*ambiguous, *(d for d, _ in clear)}
+    negative = _negative_evidence_digits(model, images, predicted, rng, graded, layer_name=layer_name,
+                                         min_positive=min_positive, max_r=negative_evidence_max_r, wanted=n_negative)
+    candidates = np.array([d for d, _ in clear] + [int(d) for d in clear_pool if int(d) not in graded], dtype=int)
+    random_digits = _random_digits(model, random_model, images[candidates], candidates, predicted, wanted=n_random,
+                                   layer_name=layer_name, min_positive=min_positive)
+    if (len(clear), len(ambiguous), len(negative), len(random_digits)) != (n_clear, n_ambiguous, n_negative, n_random):
+        raise HarnessError(f"q7: too few test digits with a non-degenerate reference heatmap ({len(clear)} clear, "
+                           f"{len(ambiguous)} ambiguous, {len(negative)} with negative evidence, "
+                           f"{len(random_digits)} for randomisation)")
+    cases = []
+    for d, other in clear:
+        cases += [Case(d, int(predicted[d]), "predicted", "clear"), Case(d, int(runner_up[d]), "runner-up", "clear"),
+                  Case(d, 0, "class 0", "clear"), Case(d, other, "other class", "clear")]
+    for d in ambiguous:
+        cases += [Case(d, int(predicted[d]), "predicted", "ambiguous"),
+                  Case(d, int(runner_up[d]), "runner-up", "ambiguous")]
+    cases += [Case(d, int(predicted[d]), "predicted", "negative evidence") for d in negative]
     return Selection(cases=cases, random_digits=random_digits, predicted=predicted)
+
+
+def _clear_digits(maps: "_PoolMaps", pool: np.ndarray, ranking: np.ndarray, rng, *, wanted: int) -> list[tuple]:
+    """(digit, other class) of the first `wanted` digits whose runner-up, class 0 and a drawn lower class qualify."""
+    chosen = []
+    for d in pool:
+        if len(chosen) == wanted:
+            break
+        if maps.distinct(d, ranking[d, 1]) and maps.distinct(d, 0):
+            lower = [int(c) for c in rng.permutation(ranking[d, 2:]) if c != 0]
+            other = next((c for c in lower if maps.distinct(d, c)), None)
+            if other is not None:
+                chosen.append((int(d), other))
+    return chosen
+
+
+def _random_digits(model, random_model, images, digits, predicted, *, wanted, layer_name, min_positive) -> list[int]:
+    """The first `wanted` digits whose predicted-class map has positive cells on both models."""
+    classes = predicted[digits]
+    keep = _positive_cells(model, images, classes, layer_name) >= min_positive
+    keep[keep] = _positive_cells(random_model, images[keep], classes[keep], layer_name) >= min_positive
+    return [int(d) for d in digits[keep][:wanted]]
+
+
+class _PoolMaps:
+    """The reference's maps (logit and softmax) of the candidate (digit, class) pairs, in one pass each."""
+
+    def __init__(self, model, images, pairs, predicted, *, layer_name, min_positive, distinct_max):
+        pairs = sorted({(int(d), int(c)) for d, c in pairs})
+        self._row = {pair: i for i, pair in enumerate(pairs)}
+        digits, classes = (np.array(column) for column in zip(*pairs))
+        self._positive = np.ones(len(pairs), dtype=bool)
+        for score in ("logit", "softmax"):
+            raw = raw_cams(model, images[digits], classes, layer_name=layer_name, score=score)
+            self._positive &= (raw > 0).sum(axis=(1, 2)) >= min_positive
+            if score == "logit":
+                self._maps = finish(raw)
+        self._predicted, self._distinct_max, self._grid = predicted, distinct_max, images.shape[1:3]
+
+    def usable(self, digit, cls) -> bool:
+        """The reference's map and the softmax-gradient map have enough positive cells."""
+        return bool(self._positive[self._row[int(digit), int(cls)]])
+
+    def distinct(self, digit, cls) -> bool:
+        """Usable, and the map of `cls` is not much like the map of the predicted class."""
+        predicted = int(self._predicted[digit])
+        if not (self.usable(digit, cls) and self.usable(digit, predicted)):
+            return False
+        ours, theirs = (self._maps[self._row[int(digit), c]] for c in (int(cls), predicted))
+        r = heatmaps.pearson(heatmaps.resample(ours, self._grid), heatmaps.resample(theirs, self._grid))
+        return r <= self._distinct_max
+
+
+def _positive_cells(model, images, classes, layer_name) -> np.ndarray:
+    return (raw_cams(model, images, classes, layer_name=layer_name) > 0).sum(axis=(1, 2))
+
+
+def _negative_evidence_digits(model, images, predicted, rng, taken, *, layer_name, min_positive, max_r, wanted,
+                              chunk=256):
+    """Digits (drawn) whose predicted-class map, by logit and by softmax, changes with the ReLU: r <= max_r.
+
+    1-10 % of the digits qualify, so they are looked for `chunk` drawn digits at a time.
+    """
+    drawn = np.array([int(d) for d in rng.permutation(len(images)) if int(d) not in taken])
+    found: list[int] = []
+    for start in range(0, len(drawn), chunk):
+        digits = drawn[start:start + chunk]
+        keep = np.ones(len(digits), dtype=bool)
+        for score in ("logit", "softmax"):
+            raw = raw_cams(model, images[digits], predicted[digits], layer_name=layer_name, score=score)
+            keep &= ((raw > 0).sum(axis=(1, 2)) >= min_positive) & (_relu_r(raw, images.shape[1:3]) <= max_r)
+        found += [int(d) for d in digits[keep]]
+        if len(found) >= wanted:
+            break
+    return found[:wanted]
+
+
+def _relu_r(raw: np.ndarray, grid) -> np.ndarray:
+    """Per map, r between the finished map with and without its ReLU (on `grid`)."""
+    return np.array([heatmaps.pearson(heatmaps.resample(a, grid), heatmaps.resample(b, grid))
+                     for a, b in zip(finish(raw), finish(raw, relu=False))])

@@ -1,7 +1,9 @@
-"""graders.questions.q7_heatmaps: resampling, similarity metrics, the diagnosis and the report pictures."""
+"""graders.questions.q7_heatmaps: resampling, similarity metrics, the diagnosis, the checks' decisions (on synthetic
+maps; tests/reference/test_sweep_q7.py decides on the real CNN's) and the report pictures."""
 
 import base64
 import os
+from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -9,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from graders.questions import q7_heatmaps as heatmaps  # noqa: E402
+from graders.questions.q7_variants import Case  # noqa: E402
 
 GRID = (28, 28)
 
@@ -89,7 +92,8 @@ def test_a_layer_sized_map_must_be_exactly_in_0_1_with_peak_1():
     slightly_negative[0, 0] = -0.01
     assert LIMITS.negative([good, slightly_negative]) == [1]
     assert LIMITS.unnormalised([good, good * 0.98, good * 0.2]) == [1, 2]
-    assert LIMITS.unnormalised([np.full((26, 26), 0.5)]) == [0]  # another layer's size is held to the same
+    assert LIMITS.unnormalised([0.5 * _blob((26, 26), (5, 5))]) == [0]  # another layer's size is held to the same
+    assert LIMITS.unnormalised([np.zeros((6, 6)), np.full((6, 6), 0.5)]) == []  # constant: no peak (the constant rule)
 
 
 def test_an_upsampled_map_may_move_by_interpolation_but_not_by_a_mistake():
@@ -165,12 +169,127 @@ def test_a_mistake_is_described_with_evidence_only_when_it_is_the_closest():
     assert "median r" not in _diagnose(variants["correct"], variants).label("no_relu")
 
 
+# -- the checks' decisions ---------------------------------------------------------------
+
+SETTINGS = SimpleNamespace(top_fraction=0.2, min_map_correlation=0.6, min_top_overlap=0.67, class_margin=0.5,
+                           negative_evidence_margin=0.0, negative_evidence_min_r=0.9)
+CASES = [Case(10, 3, "predicted", "clear"), Case(10, 5, "runner-up", "clear"), Case(10, 0, "class 0", "clear"),
+         Case(10, 8, "other class", "clear"), Case(20, 4, "predicted", "ambiguous"),
+         Case(20, 9, "runner-up", "ambiguous"), Case(30, 7, "predicted", "negative evidence")]
+CENTRES = [(1, 1), (4, 4), (1, 4), (4, 1), (2, 2), (4, 3), (3, 1)]  # every case's evidence somewhere else
+
+
+def _raw(centres, offset=0.3):
+    """Weighted sums of feature maps, before ReLU: a blob per case; the last one mostly negative."""
+    raw = np.stack([_blob((6, 6), c) for c in centres]) - offset
+    raw[-1] = _blob((6, 6), centres[-1]) - 0.6 + 0.5 * _blob((6, 6), (5, 5), 1.0)  # strong negative evidence
+    return raw
+
+
+def _finish(raw, relu=True):
+    maps = np.maximum(raw, 0) if relu else raw.copy()
+    return maps / maps.max(axis=(1, 2), keepdims=True)
+
+
+def _reference():
+    raw, softmax = _raw(CENTRES), _raw([(c[1], c[0]) for c in CENTRES], 0.2)
+    return {"correct": _finish(raw), "no_relu": _finish(raw, relu=False), "softmax_gradient": _finish(softmax),
+            "softmax_no_relu": _finish(softmax, relu=False),
+            "unweighted_activations": np.stack([_blob((6, 6), (2.5, 2.5), 3)] * len(CASES)),
+            "layer:conv1": np.stack([_blob((26, 26), (4 * c[0], 4 * c[1]), 4) for c in CENTRES])}
+
+
+def _judge(maps, variants=None):
+    variants = variants or _reference()
+    limits = heatmaps.ValueLimits(negative_tol=1e-6, max_tol=0.01, upsampled_negative_tol=0.4,
+                                  upsampled_peak_range=(0.6, 1.4), image_shape=GRID, layer_shape=(6, 6))
+    return heatmaps.HeatmapJudge([np.asarray(m, dtype=float) for m in maps], CASES, variants, SETTINGS, limits, GRID)
+
+
+def _failed(judge):
+    checks = ("nonnegative", "normalised", "logit", "correlation", "top_overlap", "class_sensitivity")
+    return {name for name in checks if not getattr(judge, name)().passed}
+
+
+def _predicted_map_for_every_case(maps, only_class=None):
+    predicted = {case.digit: maps[i] for i, case in enumerate(CASES) if case.predicted}
+    return [predicted[case.digit] if only_class in (None, case.class_index) else m for case, m in zip(CASES, maps)]
+
+
+def test_the_reference_and_its_upsampled_maps_pass_every_check():
+    correct = _reference()["correct"]
+    for maps in (correct, [heatmaps.resample(m, GRID) for m in correct], correct * (1 - 1e-7)):
+        judge = _judge(maps)
+        assert _failed(judge) == set() and judge.diagnosis.closest == heatmaps.CORRECT
+
+
+def test_a_map_without_relu_and_a_min_max_scaled_map_lose_nonnegative_alone():
+    no_relu = _reference()["no_relu"]
+    min_max = [(m - m.min()) / (m.max() - m.min()) for m in no_relu]
+    assert _failed(_judge(no_relu)) == {"nonnegative"}
+    judge = _judge(min_max)
+    assert min(m.min() for m in judge.maps) == 0.0  # no negative value left: only the pattern shows it
+    assert _failed(judge) == {"nonnegative"} and judge.nonnegative().evidence["kept_negative_evidence"]
+
+
+def test_ignoring_class_index_loses_class_sensitivity_alone_and_class_zero_is_named():
+    correct = _reference()["correct"]
+    ignored = _judge(_predicted_map_for_every_case(correct))
+    assert _failed(ignored) == {"class_sensitivity"}
+    assert ignored.class_sensitivity().evidence["mistake"] == "ignored_class_index"
+    zero = _judge(_predicted_map_for_every_case(correct, only_class=0))
+    assert _failed(zero) == {"class_sensitivity"}
+    verdict = zero.class_sensitivity()
+    assert verdict.evidence["mistake"] == "class_zero_as_none"
+    assert [row["class"] for row in verdict.evidence["bad"]] == [0]
+
+
+def test_softmax_gradient_and_ignored_class_index_are_both_caught():
+    judge = _judge(_predicted_map_for_every_case(_reference()["softmax_gradient"]))
+    assert _failed(judge) == {"logit", "class_sensitivity"}
+    assert judge.diagnosis.closest == "softmax_gradient"
+
+
+def test_a_class_blind_method_is_not_class_sensitivity_s_business():
+    judge = _judge(_reference()["unweighted_activations"])
+    assert "class_sensitivity" not in _failed(judge) and {"correlation", "top_overlap"} <= _failed(judge)
+
+
+def test_constant_maps_never_pass_a_check_by_accident():
+    for value in (0.0, 1.0):
+        judge = _judge([np.full((6, 6), value)] * len(CASES))
+        assert judge.degenerate and _failed(judge) == {"nonnegative", "normalised", "logit", "correlation",
+                                                       "top_overlap", "class_sensitivity"}
+        assert all(getattr(judge, name)().evidence.get("constant_only") for name in ("logit", "class_sensitivity"))
+    trained = [np.zeros((6, 6))] * 3
+    assert not heatmaps.randomisation_verdict(trained, trained, maximum=0.85, grid=GRID).passed
+
+
+def test_one_constant_map_is_left_out_where_it_carries_no_pattern():
+    maps = list(_reference()["correct"])
+    maps[3] = np.zeros((6, 6))  # the reference returns zeros where nothing is positive
+    judge = _judge(maps)
+    assert _failed(judge) == set() and not judge.degenerate
+    assert heatmaps.randomisation_verdict(maps[:3], [np.zeros((6, 6))] * 3, maximum=0.85, grid=GRID).passed
+
+
+def test_singleton_axes_are_the_same_answer_for_every_check():
+    shapes = [(6, 6), (1, 6, 6), (6, 6, 1), (1, 28, 28, 1)]
+    assert heatmaps.shape_verdict(shapes, [(6, 6), GRID]).passed
+    assert heatmaps.shape_verdict(shapes, [(6, 6), GRID]).evidence["with_singleton_axes"] == [
+        "(1, 28, 28, 1)", "(1, 6, 6)", "(6, 6, 1)"]
+    assert heatmaps.shape_verdict([(6, 6), (26, 26), (2, 6, 6)], [(6, 6), GRID]).evidence["wrong"] == [1, 2]
+
+
+
 # -- pictures -----------------------------------------------------------------------------
 
 def test_overlay_png_is_a_base64_png():
+    from graders.questions.q7_pictures import overlay_png
+
     digit = np.random.default_rng(5).random((28, 28))
-    encoded = heatmaps.overlay_png([("class 3", digit, [("reference", _blob((6, 6), (2, 2))),
-                                                         ("yours", np.full((26, 26), 7.0))]),
-                                    ("class 5", digit, [("reference", _blob((6, 6), (4, 1))),
-                                                        ("yours", _blob((28, 28), (20, 5), 3))])])
+    encoded = overlay_png([("class 3", digit, [("reference", _blob((6, 6), (2, 2))),
+                                               ("yours", np.full((26, 26), 7.0))]),
+                           ("class 5", digit, [("reference", _blob((6, 6), (4, 1))),
+                                               ("yours", _blob((28, 28), (20, 5), 3)[None])])])
     assert base64.b64decode(encoded)[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,57 +1,32 @@
-"""q3: on the grader's data and budget, the handed-out regressor scores R² < 0 and its fix R² >= 0.9.
+"""q3: on the grader's data and budget, the handed-out regressor scores R² < 0 and its fix passes; a
+failed R² names its likely causes; the test targets never reach the worker.
 
-Both are trained by the grader's own probe code, on the default seed's data sets, with the
-Keras seed the sandbox worker would use, so this is the grading run minus the sandbox.
+The trainings use the grader's own probe code, on the default seed's data sets, with the Keras seed
+the sandbox worker would use, so they are the grading run minus the sandbox (slow). The calibration
+over legitimate variants and known mistakes is recorded in rubric.toml [q3]; its seed sweep is
+tests/reference/test_sweep_q1_q3.py.
 """
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import numpy as np
+import pytest
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from graders import test_q3_regressor as grader  # noqa: E402
-from graders.harness.options import DEFAULT_SEED  # noqa: E402
-from graders.inside.probes import q3 as probe  # noqa: E402
-from graders.harness.rubric import Rubric  # noqa: E402
-from graders.harness.session import worker_seed  # noqa: E402
-from reference import q3_regressor as ref  # noqa: E402
-
-pytestmark = pytest.mark.slow  # grades in a subprocess, starts workers or trains
+from graders import test_q3_regressor as grader
+from graders.harness.options import DEFAULT_SEED
+from graders.harness.rubric import Rubric
 
 SETTINGS = Rubric.load().section("q3", grader.Settings)
-
-
-def grader_r2(preprocess, build_regressor, name: str) -> float:
-    data = grader.regression_set(name, DEFAULT_SEED, SETTINGS)
-    X_train, X_test = preprocess(data.X_train, data.X_test)
-    keras.utils.set_random_seed(worker_seed(DEFAULT_SEED))  # the worker seeds so before every probe
-    result = probe.fit_regressor(build_regressor=build_regressor, X_train=X_train, y_train=data.y_train,
-                                 X_test=X_test, epochs=SETTINGS.epochs(name), batch_size=SETTINGS.batch_size)
-    return grader.r2_score(data.y_test, result["predictions"])
-
-
-@pytest.mark.parametrize("name", grader.SETS)
-def test_broken_regressor_scores_below_zero(name):
-    assert grader_r2(ref.broken_preprocess, ref.broken_build_regressor, name) < 0.0
-
-
-@pytest.mark.parametrize("name", grader.SETS)
-def test_fixed_regressor_scores_at_least_0_9(name):
-    r2 = grader_r2(ref.preprocess, ref.build_regressor, name)
-    assert r2 >= 0.9
-    assert r2 >= SETTINGS.r2_min(name)
 
 
 def test_problems_are_named_for_the_broken_preprocessing_only():
     data = grader.regression_set("friedman", DEFAULT_SEED, SETTINGS)
     max_ratio = SETTINGS.max_std_ratio
-    fixed, _ = ref.preprocess(data.X_train, data.X_test)
-    broken, _ = ref.broken_preprocess(data.X_train, data.X_test)
+    mean, std = data.X_train.mean(axis=0), data.X_train.std(axis=0)
+    fixed = ((data.X_train - mean) / std)[:, np.newaxis, :]
+    broken = data.X_train.reshape(len(data.X_train), -1, 1)
     assert grader.scale_problem(fixed, max_ratio) == "" and grader.layout_problem(fixed) == ""
+    assert grader.layout_problem(fixed[:, 0, :]) == "", "flat samples and a Reshape layer are the same answer"
     assert "not scaled" in grader.scale_problem(broken, max_ratio)
     assert "shaped (10, 1)" in grader.layout_problem(broken)
 
@@ -66,3 +41,52 @@ def test_prediction_problems():
     assert "cannot reach" in grader.prediction_problem(np.full(50, 0.999) - np.linspace(0, 0.5, 50), y)
     assert "same value" in grader.prediction_problem(np.full(50, 15.0), y)
     assert grader.prediction_problem(y + 1.0, y) == ""
+    saturated = grader.prediction_problem(np.ones(50), y)  # a sigmoid stuck at 1: the bound is the cause
+    assert saturated.index("cannot reach") < saturated.index("same value")
+
+
+@pytest.mark.parametrize("name", grader.SETS)
+@pytest.mark.parametrize("seed", [DEFAULT_SEED, 0, 7])
+def test_the_features_that_carry_the_target_get_the_smallest_raw_scales(name, seed):
+    data = grader.regression_set(name, seed, SETTINGS)
+    X, y = np.vstack([data.X_train, data.X_test]), np.r_[data.y_train, data.y_test]
+    spread = X.std(axis=0)
+    strength = [abs(np.corrcoef(column, y)[0, 1]) for column in X.T]
+    assert set(np.argsort(spread)[:2]) == set(np.argsort(strength)[-2:])
+
+
+def test_a_learning_rate_below_the_calibrated_range_is_named():
+    least = SETTINGS.min_learning_rate
+    assert "learning rate 0.0001 is below" in grader.learning_rate_problem(1e-4, least)
+    assert grader.learning_rate_problem(1e-3, least) == grader.learning_rate_problem(0.01, least) == ""
+    assert grader.learning_rate_problem(None, least) == ""
+
+
+# -- trained as the grader trains (slow) --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from graders.harness.session import worker_seed
+    from graders.inside.probes import q3 as probe
+    from reference import q3_regressor as ref
+
+    def r2(preprocess, build_regressor, name: str) -> float:
+        data = grader.regression_set(name, DEFAULT_SEED, SETTINGS)
+        X_train, X_test = preprocess(data.X_train, data.X_test)
+        keras.utils.set_random_seed(worker_seed(DEFAULT_SEED))  # the worker seeds so before every probe
+        result = probe.fit_regressor(build_regressor=build_regressor, X_train=X_train, y_train=data.y_train,
+                                     X_test=X_test, epochs=SETTINGS.epochs(name), batch_size=SETTINGS.batch_size)
+        return grader.r2_score(data.y_test, result["predictions"])
+
+    return r2, ref
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", grader.SETS)
+def test_broken_regressor_scores_below_zero_and_the_fix_passes(name, tf):
+    r2, ref = tf
+    assert r2(ref.broken_preprocess, ref.broken_build_regressor, name) < 0.0
+    assert r2(ref.preprocess, ref.build_regressor, name) >= SETTINGS.r2_min(name)

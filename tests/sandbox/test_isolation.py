@@ -3,7 +3,6 @@ the refusal of an unconfined root batch, the memory cap per worker, and the work
 
 import os
 import stat
-from pathlib import Path
 
 import pytest
 

@@ -25,7 +25,9 @@ def fit_regressor(*, build_regressor, X_train, y_train, X_test, epochs, batch_si
 
     Returns:
         {"predictions": float64 array, one value per test sample when the model gives one
-        (flattened), "output_shape": the model's output shape per sample, as a list}.
+        (flattened), "output_shape": the model's output shape per sample, as a list,
+        "optimizer": its class name, "learning_rate": a number or None} (the last two name likely
+        causes in a failure's message; the targets of X_test never come here).
     """
     model = _build(build_regressor, np.shape(X_train)[1:])
     model.fit(np.asarray(X_train), np.asarray(y_train), epochs=int(epochs), batch_size=int(batch_size),
@@ -34,7 +36,18 @@ def fit_regressor(*, build_regressor, X_train, y_train, X_test, epochs, batch_si
     output_shape = list(predictions.shape[1:])
     if predictions.size == len(X_test):
         predictions = predictions.reshape(len(X_test))
-    return {"predictions": predictions, "output_shape": output_shape}
+    return {"predictions": predictions, "output_shape": output_shape, **_optimizer(model)}
+
+
+def _optimizer(model) -> dict:
+    optimizer = getattr(model, "optimizer", None)
+    try:
+        import keras
+
+        rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    except Exception:  # noqa: BLE001 - a schedule, or a student's own optimizer
+        rate = None
+    return {"optimizer": type(optimizer).__name__, "learning_rate": rate}
 
 
 def _build(build, input_shape):

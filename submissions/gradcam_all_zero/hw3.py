@@ -1,0 +1,46 @@
+"""A sample q7 submission (test data): Grad-CAM that returns an all-zero map (the gradient is taken
+outside the tape, comes back None, and a "safe" fallback hides it).
+
+Expected: every q7 heatmap check but shape fails with the constant-map message; q7.cnn.train passes
+(tests/golden/gradcam_all_zero/q7.json).
+"""
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+
+def build_mnist_cnn():
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def grad_cam(model, image, layer_name, class_index=None):
+    img_array = np.expand_dims(image, axis=0)
+    last = model.layers[-1]
+    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, last.input])
+    conv_outputs, features = grad_model(img_array)  # MISTAKE: computed outside the GradientTape
+    with tf.GradientTape() as tape:
+        logits = tf.matmul(features, last.kernel) + last.bias
+        if class_index is None:
+            class_index = int(tf.argmax(logits[0]))
+        class_channel = logits[:, class_index]
+    grads = tape.gradient(class_channel, conv_outputs)
+    if grads is None:  # "safe" fallback: no gradient, no evidence
+        grads = tf.zeros_like(conv_outputs)
+    pooled_grads = tf.reduce_mean(grads, axis=(0, 1, 2))
+    heatmap = tf.nn.relu(tf.reduce_sum(conv_outputs[0] * pooled_grads, axis=-1)).numpy()
+    peak = heatmap.max()
+    return heatmap / peak if peak > 0 else heatmap

@@ -1,0 +1,42 @@
+"""A sample q7 submission (test data): Grad-CAM with `class_index = class_index or argmax`, which
+explains the predicted class when class 0 is asked for.
+
+Expected: only q7.heatmap.class_sensitivity fails and names class_index=0 treated like None
+(tests/golden/gradcam_class_index_or_argmax/q7.json).
+"""
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+
+def build_mnist_cnn():
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def grad_cam(model, image, layer_name, class_index=None):
+    img_array = np.expand_dims(image, axis=0)
+    last = model.layers[-1]
+    grad_model = keras.Model(model.inputs, [model.get_layer(layer_name).output, last.input])
+    with tf.GradientTape() as tape:
+        conv_outputs, features = grad_model(img_array)
+        logits = tf.matmul(features, last.kernel) + last.bias  # the score before the softmax
+        class_index = class_index or int(tf.argmax(logits[0]))  # MISTAKE: 0 is falsy, like None
+        class_channel = logits[:, class_index]
+    grads = tape.gradient(class_channel, conv_outputs)
+    pooled_grads = tf.reduce_mean(grads, axis=(0, 1, 2))
+    heatmap = tf.nn.relu(tf.reduce_sum(conv_outputs[0] * pooled_grads, axis=-1))
+    return (heatmap / tf.reduce_max(heatmap)).numpy()

@@ -1,0 +1,189 @@
+"""Seed sweep of q1 and q3: each mistake sample loses exactly its checks on every seed.
+
+The checks run in this process on the sample's own code (test data, trusted), through the
+graders' probes, seeded as the worker seeds them, on the data each seed draws: the verdicts are a
+real grading's. Checks that draw nothing from the seed (q1's space and corner builds) are judged
+once; the others are swept over the default seed, 20 more and a 64-bit one. Training costs most:
+q1's budgeted training is swept for the mistakes that train, q3's R² for the mistakes that lose it.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from graders import test_q1_tuner as q1
+from graders import test_q3_regressor as q3
+from graders.harness.checks import CheckContext
+from graders.harness.errors import SubmissionError
+from graders.harness.rubric import Rubric
+from tests.grading import SAMPLES
+from tests.reference.in_process import FakeStudent, to_plain
+
+pytestmark = pytest.mark.slow
+
+SEEDS = [1234, *range(20), 0x5EED_1234_5678_9ABC]
+
+
+def sample(name: str) -> SimpleNamespace:
+    """A sample submission's module, imported here (test data, trusted)."""
+    spec = importlib.util.spec_from_file_location(f"sample_{name}", SAMPLES / name / "hw3.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class ProbingStudent(FakeStudent):
+    """A fake student that also runs the graders' probes, seeded as the worker seeds each request."""
+
+    def __init__(self, names: dict, seed: int):
+        super().__init__(names)
+        self.seed = seed
+
+    def probe(self, module, name, *, needs=(), timeout=None, **kwargs):
+        import keras
+
+        from graders.harness.session import worker_seed
+
+        functions = {function: self._lookup(function) for function in needs}
+        keras.utils.set_random_seed(worker_seed(self.seed))
+        procedure = getattr(importlib.import_module(f"graders.inside.probes.{module}"), name)
+        return to_plain(procedure(**functions, **copy.deepcopy(kwargs)))
+
+
+def verdict(function, **arguments) -> str | None:
+    """None when the check passes, else its message."""
+    try:
+        function(**arguments)
+    except SubmissionError as failure:
+        return str(failure)
+    return None
+
+
+@pytest.fixture(scope="module")
+def keras_env():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras  # noqa: F401 - imported once for the module
+
+    from graders.harness.mnist import load_mnist
+
+    return SimpleNamespace(mnist=load_mnist)
+
+
+# -- q1 ---------------------------------------------------------------------------------------
+
+Q1_SETTINGS = Rubric.load().section("q1", q1.Settings)
+# The checks each q1 sample loses that draw nothing from the seed (its golden pins the rest).
+Q1_BUILD_FAILURES = {
+    "q1_equivalent_space_rmsprop": set(),
+    "q1_filters_step_64": {"q1.space.filters"},
+    "q1_kernel_ignored": {"q1.space.kernel"},
+    "q1_learning_rate_ignored": {"q1.space.learning_rate"},
+    "q1_kernel_choice_3_only": {"q1.space.kernel"},
+    "q1_dropout_once": {"q1.space.dropout"},
+    "q1_breaks_at_5_conv_5x5": {"q1.corner.max"},
+    "q1_sgd_optimizer": set(),
+}
+# Samples whose budgeted training must fail on every seed, with a fragment of the message.
+# (q1_predicts_labels_from_the_probe is not swept here: in this process it could read the labels
+# from the grader's own frames, which only the sandbox keeps from it; its golden pins its verdict.)
+Q1_TRAINING_FAILURES = {
+    "q1_sgd_optimizer": "SGD at the tuned learning rates",
+}
+
+
+def q1_build_verdicts(module, mnist) -> dict:
+    """{check id: message or None} of q1's space and corner checks for a sample's build_model."""
+    student = ProbingStudent({"build_model": module.build_model}, 1234)
+    declared = q1.declared.__wrapped__(student)
+    builds = q1.corner_builds.__wrapped__(student, mnist, declared)
+    verdicts = {}
+    for family in q1.space.FAMILIES:
+        verdicts[f"q1.space.{family}"] = verdict(q1.test_search_space_family, declared=declared, corner_builds=builds,
+                                                 settings=Q1_SETTINGS, family=family,
+                                                 check=CheckContext(f"q1.space.{family}", 1.0, False))
+    for corner in q1.CORNERS:
+        verdicts[f"q1.corner.{corner}"] = verdict(q1.test_corner_build, corner_builds=builds, declared=declared,
+                                                  settings=Q1_SETTINGS, corner=corner,
+                                                  check=CheckContext(f"q1.corner.{corner}", 1.0, False))
+    return verdicts
+
+
+@pytest.mark.parametrize("name", sorted(Q1_BUILD_FAILURES))
+def test_q1_space_and_corner_checks_lose_exactly_the_mistake(name, keras_env):
+    verdicts = q1_build_verdicts(sample(name), keras_env.mnist(seed=1234))
+    failed = {check for check, message in verdicts.items() if message}
+    assert failed == Q1_BUILD_FAILURES[name], {check: verdicts[check] for check in failed}
+
+
+@pytest.mark.parametrize("name", sorted(Q1_TRAINING_FAILURES))
+def test_q1_training_mistakes_fail_the_budget_on_every_seed(name, keras_env):
+    module = sample(name)
+    for seed in SEEDS:
+        student = ProbingStudent({"build_model": module.build_model}, seed)
+        message = verdict(q1.test_budgeted_training, student=student, mnist=keras_env.mnist(seed=seed),
+                          settings=Q1_SETTINGS, seed=seed, check=CheckContext("q1.train.budget", 2.0, False))
+        assert message is not None and Q1_TRAINING_FAILURES[name] in message, f"seed {seed}: {message}"
+
+
+# -- q3 ---------------------------------------------------------------------------------------
+
+Q3_SETTINGS = Rubric.load().section("q3", q3.Settings)
+Q3_PREPROCESSING = ("q3.preprocess.scaling", "q3.preprocess.layout", "q3.preprocess.leakage",
+                    "q3.preprocess.test_transform", "q3.model.input_shape")
+# Every check each q3 sample loses, and a fragment of each failure's message.
+Q3_FAILURES = {
+    "regressor_no_flatten": {"q3.model.input_shape": "add a Flatten", "q3.r2.linear": "add a Flatten",
+                             "q3.r2.friedman": "add a Flatten"},
+    "regressor_only_activation_fixed": {"q3.preprocess.scaling": "not scaled", "q3.preprocess.layout": "shaped (",
+                                        "q3.r2.linear": "Likely causes", "q3.r2.friedman": "Likely causes"},
+    "scaler_fit_on_test": {"q3.preprocess.leakage": "data leakage"},
+    "scaler_refit_on_test": {"q3.preprocess.test_transform": "refitted on X_test"},
+    "regressor_sigmoid_kept": {"q3.r2.linear": "cannot reach", "q3.r2.friedman": "cannot reach"},
+}
+
+
+def q3_verdicts(module, seed: int, *, with_r2: bool) -> dict:
+    """{check id: message or None} of q3's checks for a sample at `seed`, as a grading would give them."""
+    student = ProbingStudent({"preprocess": module.preprocess, "build_regressor": module.build_regressor}, seed)
+    datasets = q3.datasets.__wrapped__(seed, Q3_SETTINGS)
+    verdicts = {}
+    try:
+        preprocessed = q3.preprocessed.__wrapped__(student, datasets)
+    except SubmissionError as failure:
+        return {check: str(failure) for check in Q3_PREPROCESSING}
+    checks = {"q3.preprocess.scaling": (q3.test_features_scaled, {}),
+              "q3.preprocess.layout": (q3.test_sample_layout, {}),
+              "q3.preprocess.leakage": (q3.test_no_fit_on_test_data, {"student": student, "datasets": datasets}),
+              "q3.preprocess.test_transform": (q3.test_test_rows_transformed_like_train,
+                                               {"student": student, "datasets": datasets}),
+              "q3.model.input_shape": (q3.test_model_accepts_preprocessed_shape, {"student": student})}
+    for check_id, (function, extra) in checks.items():
+        wanted = function.__code__.co_varnames[:function.__code__.co_argcount]
+        available = {"preprocessed": preprocessed, "settings": Q3_SETTINGS,
+                     "rng": np.random.default_rng([seed, q3.zlib.crc32(check_id.encode())]), **extra}
+        verdicts[check_id] = verdict(function, **{name: value for name, value in available.items() if name in wanted})
+    if with_r2:
+        for name in q3.SETS:
+            verdicts[f"q3.r2.{name}"] = verdict(q3.test_r2_on_held_out_data, student=student, datasets=datasets,
+                                                preprocessed=preprocessed, settings=Q3_SETTINGS, name=name,
+                                                check=CheckContext(f"q3.r2.{name}", 2.0, False))
+    return verdicts
+
+
+@pytest.mark.parametrize("name", sorted(Q3_FAILURES))
+def test_q3_mistakes_lose_exactly_their_checks_on_every_seed(name, keras_env):
+    module, expected = sample(name), Q3_FAILURES[name]
+    trains = any(check.startswith("q3.r2.") for check in expected)
+    for seed in SEEDS:
+        verdicts = q3_verdicts(module, seed, with_r2=trains)
+        failed = {check for check, message in verdicts.items() if message}
+        assert failed == {check for check in expected if check in verdicts}, f"seed {seed}: {verdicts}"
+        for check, fragment in expected.items():
+            assert fragment in verdicts[check], f"seed {seed}, {check}: {verdicts[check]}"
