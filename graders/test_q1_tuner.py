@@ -16,6 +16,7 @@ import pytest
 from graders.harness.compare import as_number
 from graders.harness.errors import CheckFailed, StudentException, SubmissionError, WrongType, require
 from graders.questions import q1_effects as effects
+from graders.questions import q1_points as points
 from graders.questions import q1_space as space
 from graders.questions import q1_training as training
 
@@ -53,8 +54,8 @@ def settings(rubric) -> Settings:
     return rubric.section("q1", Settings)
 
 
-MIN = space.point(conv_layers=2, filters=32, kernel=3, dense_layers=2, units=32, dropout=0.0, learning_rate=1e-4)
-MAX = space.point(conv_layers=5, filters=256, kernel=5, dense_layers=5, units=256, dropout=0.5, learning_rate=1e-3)
+MIN = points.point(conv_layers=2, filters=32, kernel=3, dense_layers=2, units=32, dropout=0.0, learning_rate=1e-4)
+MAX = points.point(conv_layers=5, filters=256, kernel=5, dense_layers=5, units=256, dropout=0.5, learning_rate=1e-3)
 # Every layer differs from the next, so that a per-layer hyperparameter read for the wrong layer
 # (or once for all) shows; three conv layers with both kernel sizes still fit 'valid' convolutions.
 MIX_LAYERS = {"filters": [64, 128, 32], "kernel": [5, 3, 5], "units": [128, 64, 256, 32],
@@ -64,7 +65,7 @@ CORNERS = ("min", "max", "mix")
 
 def corner_point(corner: str, bases: dict) -> dict:
     if corner == "mix":
-        return space.layered_point(MIX_LAYERS, {"learning_rate": 5e-4}, bases)
+        return points.layered_point(MIX_LAYERS, {"learning_rate": 5e-4}, bases)
     return MIN if corner == "min" else MAX
 
 
@@ -130,12 +131,12 @@ def test_search_space_family(declared, corner_builds, settings, family, check):
 @pytest.mark.parametrize("corner", CORNERS)
 def test_corner_build(corner_builds, declared, settings, corner, check):
     values, result = corner_builds[corner]
-    where = f"at the {corner} corner ({space.point_text(values, declared['bases'])})"
+    where = f"at the {corner} corner ({points.point_text(values, declared['bases'])})"
     if isinstance(result, SubmissionError):
         raise result
     check.details.update({key: result.get(key) for key in (
         "output_shape", "final_activation", "loss", "optimizer", "learning_rate", "params")})
-    check.details.update(point=space.point_text(values, declared["bases"]), **_not_declared(result))
+    check.details.update(point=points.point_text(values, declared["bases"]), **_not_declared(result))
     require(not result.get("error"), lambda: f"{where}: build_model failed: {result['error']}")
     problems = _model_problems(result, settings)
     require(not problems, lambda: f"{where}: " + "; ".join(problems))
@@ -211,13 +212,13 @@ def _train(student, data: training.Budget, values: dict, *, timeout: float, chec
 
 @pytest.mark.check("q1.train.budget")
 def test_budgeted_training(student, mnist, settings, seed, check):
-    values = space.expand(dict(settings.budget_point))
+    values = points.expand(dict(settings.budget_point))
     threshold, data = settings.budget_threshold, budget_data(mnist, seed, settings)
-    check.details["point"] = space.point_text(values)
+    check.details["point"] = points.point_text(values)
     accuracy, curve, model = _train(student, data, values, timeout=settings.budget_timeout_s, check=check)
     check.details.update(val_accuracy=accuracy, curve={**curve, "threshold": threshold})
     require(accuracy >= threshold, lambda: (
-        f"after {data.text()} at {space.point_text(values)}, the validation accuracy is {accuracy:.3f}, below the "
+        f"after {data.text()} at {points.point_text(values)}, the validation accuracy is {accuracy:.3f}, below the "
         f"threshold {threshold:.3f}{_likely_causes(curve, model)}"))
 
 
@@ -249,7 +250,7 @@ def _likely_causes(curve: dict, model: dict) -> str:
 def tuner_run(student, mnist, settings, seed):
     """The student's tuner, described, and the result of a capped search with it on the training split."""
     data = training.search_split(mnist, seed, n_train=settings.search_train, n_val=settings.search_val)
-    fixed = space.expand(dict(settings.search_fixed))  # the expensive dimensions, held small
+    fixed = points.expand(dict(settings.search_fixed))  # the expensive dimensions, held small
     result = _probe(student, "capped_search", needs=("make_tuner", "build_model"), fixed=fixed, **data,
                     max_trials=settings.search_trials, max_epochs=settings.search_epochs,
                     batch_size=settings.fit_batch_size, timeout=settings.search_timeout_s)
@@ -342,7 +343,7 @@ def test_reported_point_retrains(student, mnist, settings, seed, check):
     check.details["val_accuracy"] = accuracy
     if accuracy >= 1.0 - settings.retrain_margin:
         return  # no reference can beat it by more than the margin: the reference need not be trained
-    reference = training.reference_accuracy(space.zero_based(values), data, seed=seed)
+    reference = training.reference_accuracy(points.zero_based(values), data, seed=seed)
     threshold = reference - settings.retrain_margin
     check.details.update(reference_val_accuracy=reference, curve={**curve, "threshold": threshold})
     require(accuracy >= threshold, lambda: (

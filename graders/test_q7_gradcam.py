@@ -26,6 +26,7 @@ import pytest
 
 from graders.harness.compare import as_array, as_int
 from graders.harness.errors import StudentException, SubmissionError, WrongType, require
+from graders.questions import q7_cnn_training as cnn_training
 from graders.questions import q7_heatmaps as heatmaps
 from graders.questions import q7_pictures as pictures
 from graders.questions import q7_reference_model as reference_model
@@ -379,31 +380,12 @@ def test_cnn_trains(student, mnist, settings, check):
         "expects probabilities (from_logits=False): use activation=\"softmax\" on the last Dense layer, or a loss "
         "with from_logits=True. Such a model learns erratically from seed to seed (test accuracy here "
         f"{accuracy:.3f}), so its accuracy does not count."), diagnosis=NO_SOFTMAX)
-    hints = _cnn_hints(result, finite)
+    hints = cnn_training.hints(result, finite, REFERENCE_PARAMS)
     require(accuracy >= minimum, lambda: (
         f"build_mnist_cnn(): test accuracy {accuracy:.3f} after {epochs} epoch(s) on {len(mnist.y_train):,} digits, "
         f"below {minimum:.2f}." + (f" In your model: {'; '.join(hints)}." if hints else "") +
         " Likely causes (measured on this check): " + "; ".join(settings.cnn_likely_causes) + "."),
         diagnosis="; ".join(hints) or None)
-
-
-def _cnn_hints(result: dict, finite: np.ndarray) -> list[str]:
-    """What the probe saw in the student's model that the calibration found to keep it from learning."""
-    hints = []
-    if not finite.all():
-        hints.append(f"{int((~finite).sum())} test digits got NaN or inf outputs (training diverged: learning rate "
-                     "too high?)")
-    rate = result.get("learning_rate")
-    optimizer = result.get("optimizer")
-    if optimizer == "SGD" and isinstance(rate, float) and rate <= 0.01 and not result.get("momentum"):
-        hints.append(f"plain SGD (no momentum) at learning rate {rate:g} learns too slowly for this budget")
-    elif optimizer == "Adagrad" and isinstance(rate, float) and rate <= 0.001:
-        hints.append(f"Adagrad at learning rate {rate:g} learns too slowly for this budget")
-    elif isinstance(rate, float) and rate < 1e-4:
-        hints.append(f"learning rate {rate:g}: the slowest measured to pass is 1e-4 (Adam or RMSprop: 0.70-0.82)")
-    if result.get("params") != REFERENCE_PARAMS:
-        hints.append(f"the model has {result.get('params')} parameters; the homework's CNN has {REFERENCE_PARAMS:,}")
-    return hints
 
 
 # -- report helpers ------------------------------------------------------------------------

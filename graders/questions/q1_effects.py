@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from graders.questions import q1_points as points
 from graders.questions import q1_space as space
 
 
@@ -115,28 +116,28 @@ def _dense_layers(build: Build):
 
 
 def _filters(build: Build):
-    expected = space.layer_values(build.values, "filters", build.bases)
+    expected = points.layer_values(build.values, "filters", build.bases)
     actual = [layer.get("filters") for layer in build.kind("conv")]
     return (_joined(expected), f"Conv2D filters {_joined(actual)}",
             _in_order(expected, actual, lambda a, b: a == b))
 
 
 def _kernels(build: Build):
-    expected = space.layer_values(build.values, "kernel", build.bases)
+    expected = points.layer_values(build.values, "kernel", build.bases)
     actual = [_kernel(layer.get("kernel")) for layer in build.kind("conv")]
     return (_joined(expected), "Conv2D kernels " + "/".join(_kernel_text(k) for k in actual),
             _in_order(expected, actual, lambda want, got: got == (want, want)))
 
 
 def _units(build: Build):
-    expected = space.layer_values(build.values, "units", build.bases)
+    expected = points.layer_values(build.values, "units", build.bases)
     actual = [layer.get("units") for layer in build.kind("dense")[:-1]]  # the last Dense is the output layer
     return (_joined(expected), f"hidden Dense units {_joined(actual) or '(none)'}",
             _in_order(expected, actual, lambda a, b: a == b))
 
 
 def _dropout(build: Build):
-    expected = space.layer_values(build.values, "dropout", build.bases)
+    expected = points.layer_values(build.values, "dropout", build.bases)
     actual = build.head_dropout_rates()
     needed = [rate for rate in expected if _is_number(rate) and rate > 0]
     ok = _is_subsequence(needed, actual, lambda want, got: math.isclose(want, got, abs_tol=1e-6))

@@ -17,10 +17,10 @@ import pytest
 
 from graders import test_q1_tuner as grader
 from graders.harness.checks import CheckContext
-from graders.harness.errors import CheckFailed, MissingName, WrongType
+from graders.harness.errors import CheckFailed, MissingName
 from graders.questions import q1_effects as effects
+from graders.questions import q1_points as points
 from graders.questions import q1_space as space
-from graders.questions import q1_training as training
 from tests.grading import PROJECT, run_grader, sample_path
 
 DESIGN = PROJECT.parent / "shared" / "DESIGN.md"
@@ -173,10 +173,10 @@ def dropout(rate):
 def faithful(values: dict, bases: dict, *, skip_zero_dropout=False) -> tuple:
     """The layers a correct build_model makes at `values`."""
     layers = []
-    for f, k in zip(space.layer_values(values, "filters", bases), space.layer_values(values, "kernel", bases)):
+    for f, k in zip(points.layer_values(values, "filters", bases), points.layer_values(values, "kernel", bases)):
         layers += [conv(f, k), {"class": "MaxPooling2D", "kind": None}]
     layers.append({"class": "Flatten", "kind": None})
-    for u, d in zip(space.layer_values(values, "units", bases), space.layer_values(values, "dropout", bases)):
+    for u, d in zip(points.layer_values(values, "units", bases), points.layer_values(values, "dropout", bases)):
         layers += [dense(u)] + ([] if skip_zero_dropout and d == 0 else [dropout(d)])
     return tuple(layers + [dense(10, "softmax")])
 
@@ -224,7 +224,7 @@ def test_a_fixed_learning_rate_or_a_schedule_loses_the_learning_rate_check_only(
 
 def test_one_rate_for_every_layer_or_one_extra_conv_loses_only_its_own_family():
     def first_filters_everywhere(layers, values):
-        first = space.layer_values(values, "filters", {})[0]
+        first = points.layer_values(values, "filters", {})[0]
         return [conv(first, layer["kernel"][0]) if layer.get("kind") == "conv" else layer for layer in layers]
 
     assert list(effect_failures(builds(change=first_filters_everywhere))) == ["filters"]
@@ -251,35 +251,6 @@ def test_a_fixed_dropout_rate_is_named():
 
     failures = effect_failures(builds(change=half_everywhere))
     assert list(failures) == ["dropout"] and "Dropout rates 0.5/0.5" in failures["dropout"]
-
-
-# -- training data: the validation labels stay here ------------------------------------------------
-
-def fake_mnist(n_train=400, n_test=200):
-    rng = np.random.default_rng(0)
-    return SimpleNamespace(x_train=rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-                           y_train=rng.integers(0, 10, n_train), x_test=rng.integers(0, 256, (n_test, 28, 28),
-                                                                                        dtype=np.uint8),
-                           y_test=rng.integers(0, 10, n_test))
-
-
-def test_the_training_probe_gets_no_validation_labels_and_the_retrain_digits_are_the_budgets():
-    mnist = fake_mnist()
-    data = training.budget(mnist, 7, key="q1.budget", n_train=128, n_val=64, epochs=2, batch_size=64)
-    assert set(data.sent()) == {"x_train", "y_train", "x_val", "epochs", "batch_size", "each_epoch"}
-    smaller = training.budget(mnist, 7, key="q1.budget", n_train=64, n_val=32, epochs=1, batch_size=64)
-    np.testing.assert_array_equal(smaller.x_val, data.x_val[:32])
-    search = training.search_split(mnist, 7, n_train=100, n_val=50)
-    assert search["x_train"].shape[0] == 100 and search["x_val"].shape[0] == 50
-    assert not any(np.array_equal(search["x_val"][i], data.x_val[j]) for i in range(50) for j in range(64))
-
-
-def test_accuracy_is_computed_from_outputs_and_a_wrong_shape_is_refused():
-    labels = np.array([0, 1, 2, 3])
-    outputs = np.eye(10)[[[0, 1, 2, 3], [0, 1, 0, 0]]]
-    assert training.accuracies(outputs, labels, epochs=2) == [1.0, 0.5]
-    with pytest.raises(WrongType, match=r"expected \(4, 10\)"):
-        training.accuracies(np.zeros((2, 4, 1)), labels, epochs=2)
 
 
 # -- missing reported results score 0 ---------------------------------------------------------------
@@ -391,7 +362,7 @@ def test_a_search_whose_every_trial_fails_is_reported_as_such(tf, tmp_path, monk
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     rng = np.random.default_rng(0)
     x, y = rng.random((128, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 128)
-    fixed = space.expand({"conv_layers": 2, "filters": 32, "dense_layers": 2, "units": 32})
+    fixed = points.expand({"conv_layers": 2, "filters": 32, "dense_layers": 2, "units": 32})
     result = tf.probe.capped_search(build_model=build_without_metrics, make_tuner=tf.ref.make_tuner, fixed=fixed,
                                     x_train=x[:64], y_train=y[:64], x_val=x[64:], y_val=y[64:], max_trials=2,
                                     max_epochs=1, batch_size=64)

@@ -1,0 +1,122 @@
+"""q1 probe helpers for the tuner (run inside the worker): the capped search with the student's
+tuner, descriptions of the tuner and its trials as plain data, and the one-line cause of a Keras or
+KerasTuner error.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+MAX_CAUSE_CHARS = 400
+# Lines of a Keras error that name no cause: the cause is on a later line.
+_CONTEXT_PREFIXES = ("Exception encountered when calling", "Arguments received by", "Traceback", "File ",
+                     "During handling", "The above exception")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)):?\s*(.*)$")
+
+
+def one_line(error) -> str:
+    """The one line of an exception (or of a formatted traceback) that says what went wrong."""
+    if isinstance(error, BaseException):
+        kind, text = type(error).__name__, str(error)
+    else:
+        kind, text = _last_exception(str(error))
+    lines = [line.strip() for line in _ANSI.sub("", text).splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith(_CONTEXT_PREFIXES)] or lines or [""]
+    cause = f"{kind}: {causes[0]}" if kind and causes[0] else kind or causes[0]
+    return cause[:MAX_CAUSE_CHARS]
+
+
+def _last_exception(trace: str) -> tuple[str, str]:
+    """(type name, message) of the last exception in a traceback text (KerasTuner's trial.message)."""
+    lines = trace.splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        match = _EXCEPTION_LINE.match(lines[index])
+        if match:
+            return match.group(1).rsplit(".", 1)[-1], "\n".join([match.group(2), *lines[index + 1:]])
+    return "", trace
+
+
+def scalar(value):
+    """A hyperparameter value as plain data (a str for anything else)."""
+    return value if isinstance(value, (bool, int, float, str)) or value is None else str(value)
+
+
+class _EpochCap(keras.callbacks.Callback):
+    """Stops one trial's training after `epochs` epochs, whatever Hyperband asked for."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs, self.done = epochs, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.done += 1
+        if self.done >= self.epochs:
+            self.model.stop_training = True
+
+
+def describe_tuner(tuner, directory, project_name) -> dict:
+    oracle = getattr(tuner, "oracle", None)
+    objective = getattr(oracle, "objective", None)
+    return {
+        "class": type(tuner).__name__,
+        "is_tuner": isinstance(tuner, kt.engine.base_tuner.BaseTuner),
+        "is_hyperband": isinstance(tuner, kt.Hyperband),
+        "oracle": type(oracle).__name__,
+        "objective": None if objective is None else str(getattr(objective, "name", objective)),
+        "direction": None if objective is None else str(getattr(objective, "direction", "")),
+        "max_epochs": scalar(getattr(oracle, "max_epochs", None)),
+        "factor": scalar(getattr(oracle, "factor", None)),
+        "uses_directory": _same_path(getattr(tuner, "directory", None), directory),
+        "uses_project_name": getattr(tuner, "project_name", None) == project_name,
+        "directory": str(getattr(tuner, "directory", "")),
+    }
+
+
+def _same_path(actual, expected) -> bool:
+    return isinstance(actual, (str, os.PathLike)) and os.path.realpath(actual) == os.path.realpath(expected)
+
+
+def _restrict(oracle, fixed) -> None:
+    """The student's space with the expensive dimensions fixed; names not in it keep their defaults."""
+    restricted = kt.HyperParameters()
+    for name, value in fixed.items():
+        restricted.Fixed(name, value)
+    restricted.merge([hp for hp in oracle.hyperparameters.space if hp.name not in fixed])
+    oracle.hyperparameters = restricted
+    oracle.tune_new_entries = False
+
+
+def capped_search_results(tuner, fixed, data, max_trials, max_epochs, batch_size) -> dict:
+    x_train, y_train, x_val, y_val = data
+    oracle = tuner.oracle
+    _restrict(oracle, fixed)
+    oracle.max_trials = max_trials  # Hyperband has no trial limit of its own; the base Oracle honours this
+    started, error = time.perf_counter(), None
+    try:
+        tuner.search(x_train, y_train, validation_data=(x_val, y_val), batch_size=batch_size, verbose=0,
+                     callbacks=[_EpochCap(max_epochs)])
+    except Exception as exc:  # noqa: BLE001 - student code, or KerasTuner giving up on it
+        error = one_line(exc)
+    trials = [_describe_trial(trial) for trial in oracle.trials.values()]
+    scored = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
+    maximise = str(getattr(oracle.objective, "direction", "max")) == "max"
+    best = max(scored, key=lambda t: t["score"] if maximise else -t["score"]) if scored else None
+    return {"trials": trials, "best_score": None if best is None else best["score"],
+            "best_values": None if best is None else best["values"], "error": error,
+            "seconds": time.perf_counter() - started}
+
+
+def _describe_trial(trial) -> dict:
+    score = trial.score
+    finite = isinstance(score, (int, float, np.floating)) and math.isfinite(float(score))
+    values = {str(k): scalar(v) for k, v in trial.hyperparameters.values.items()}
+    return {"id": str(trial.trial_id), "status": str(trial.status), "score": float(score) if finite else None,
+            "values": values, "message": one_line(trial.message) if trial.message else None}
