@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pytest
 
 from graders.harness.compare import as_number
-from graders.harness.errors import CheckFailed, StudentException, SubmissionError, WrongType, require
+from graders.harness.errors import (CheckFailed, NotAttempted, StudentException, SubmissionError, WrongType,
+                                    require)
 from graders.questions import q1_effects as effects
 from graders.questions import q1_points as points
 from graders.questions import q1_space as space
@@ -70,11 +71,26 @@ def corner_point(corner: str, bases: dict) -> dict:
 
 
 def _probe(student, name, *, needs=("build_model",), **kwargs) -> dict:
-    """Run a q1 probe with the student's `needs`; a result that is no dict is a WrongType."""
+    """Run a q1 probe with the student's `needs`; a result that is no dict is a WrongType, and an error
+    that is the starter's stub (NotImplementedError) is NotAttempted, as a direct call's would be."""
     result = student.probe("q1", name, needs=needs, **kwargs)
     if not isinstance(result, dict):
         raise WrongType(f"the grader's {name} check returned {type(result).__name__}, not a dict")
+    builds = result.get("builds") if isinstance(result.get("builds"), list) else []
+    errors = [result.get("error")] if result.get("error") else [b.get("error") for b in builds if isinstance(b, dict)]
+    stubbed = [_stubbed_function(error, needs) for error in errors]
+    if stubbed and all(stubbed):
+        raise NotAttempted(f"`{stubbed[0]}(...)` raises NotImplementedError")
     return result
+
+
+def _stubbed_function(error, needs: tuple) -> str:
+    """The student function whose NotImplementedError `error` (a probe's one-line cause) reports, or ""."""
+    text = str(error or "")
+    for function in needs:
+        if text.startswith(f"{function}(...) raised NotImplementedError"):
+            return function
+    return needs[-1] if text.startswith("NotImplementedError") else ""
 
 
 # -- 1. the search space, and whether each hyperparameter takes effect --------------------------

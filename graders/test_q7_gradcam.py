@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from graders.harness.compare import as_array, as_int
-from graders.harness.errors import StudentException, SubmissionError, WrongType, require
+from graders.harness.errors import NotAttempted, StudentException, SubmissionError, WrongType, require
 from graders.questions import q7_cnn_training as cnn_training
 from graders.questions import q7_heatmaps as heatmaps
 from graders.questions import q7_pictures as pictures
@@ -165,6 +165,8 @@ def _student_maps(student, settings, path, images, layer, class_indices, what) -
         raw = student.probe(Q, "grad_cam_maps", needs=("grad_cam",), timeout=settings.gradcam_timeout_s,
                             model_path=student.share_file(path), images=images, layer_name=layer,
                             class_indices=class_indices)
+    except NotAttempted:  # the starter's stub: say which function, like a direct call would
+        raise NotAttempted("`grad_cam(...)` raises NotImplementedError") from None
     except StudentException as exc:
         raise StudentException(f"{exc}\nNote: {CALL_CONTRACT}") from None
     if not isinstance(raw, list) or len(raw) != len(class_indices):
@@ -289,7 +291,7 @@ def test_heatmap_uses_logit(judge, check):
 def test_heatmap_correlation(judge, setup, settings, check):
     verdict, minimum = judge.correlation(), settings.min_map_correlation
     rows = [{"case": setup.describe(i), **judge.similarities[i]} for i in judge.predicted]
-    check.details.update(images=_overlays(setup, judge), maps=_rounded(rows), threshold=minimum,
+    check.details.update(images=_overlays(setup, judge), maps=pictures.rounded(rows), threshold=minimum,
                          closest_known_mistakes={key: round(r, 3) for key, r in judge.diagnosis.pattern_scores.items()})
     bad = verdict.evidence.get("bad") or [judge.predicted[0]]
     _require(verdict, judge.diagnosis.pattern(), lambda: (
@@ -394,7 +396,3 @@ def _overlays(setup: Setup, judge) -> list[dict]:
     scores = {i: row["r"] for i, row in judge.similarities.items()}
     return pictures.digit_overlays(setup.cases, setup.images, setup.labels, setup.reference.variants["correct"],
                                    judge.maps, scores)
-
-
-def _rounded(rows: list[dict]) -> list[dict]:
-    return [{key: round(value, 4) if isinstance(value, float) else value for key, value in row.items()} for row in rows]

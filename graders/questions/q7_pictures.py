@@ -72,3 +72,8 @@ def _displayable(heatmap: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     shown = np.nan_to_num(resample(np.squeeze(heatmap), shape[:2]), nan=0.0, posinf=0.0, neginf=0.0)
     low, high = min(float(shown.min()), 0.0), float(shown.max())
     return (shown - low) / (high - low) if high > low else np.zeros_like(shown)
+
+
+def rounded(rows: list[dict]) -> list[dict]:
+    """Table rows for the report, floats to 4 decimals."""
+    return [{key: round(value, 4) if isinstance(value, float) else value for key, value in row.items()} for row in rows]

@@ -15,7 +15,7 @@ from graders.questions.q1_space import SPACE
 from graders.submission.loader import prepare_submission
 from graders.submission.python import defined_names
 from reference import q5_shapes
-from tests.grading import PROJECT, run_grader
+from tests.grading import PROJECT, load_golden, run_grader
 
 REQUIRED = {entry.name for entries in CONTRACT.values() for entry in entries if not entry.optional}
 FUNCTIONS = {entry.name for entries in CONTRACT.values() for entry in entries if entry.function}
@@ -118,3 +118,18 @@ def test_the_untouched_starter_is_not_attempted_everywhere_with_a_fixed_total(tm
         assert question["not_attempted"], f"{question['id']} should read as not attempted"
     assert "not attempted" in process.output and "Traceback" not in process.output
     assert "ERROR at setup" not in process.output
+
+
+@pytest.mark.slow
+def test_the_untouched_starter_s_probed_questions_are_not_attempted_too(tmp_path):
+    """q1 and q7 reach the student's stubs through probes (their errors come back as text): the
+    stub still reads as not attempted, with the function named, and the total is the reference's."""
+    path = build_template(path=tmp_path / "hw3_starter.ipynb")
+    data, process = run_grader(path, tmp_path / "out", questions=["q1", "q7"])
+    assert data is not None, process.output[-6000:]
+    goldens, _ = load_golden("reference")
+    attempted = {q["id"]: q["not_attempted"] for q in data["questions"]}
+    assert attempted == {"q1": "`build_model(...)` raises NotImplementedError",
+                         "q7": "`grad_cam(...)` raises NotImplementedError"}
+    assert data["score"] == 0 and data["max_score"] == goldens["q1"]["max_score"] + goldens["q7"]["max_score"]
+    assert "Traceback" not in process.output and "ERROR at setup" not in process.output
