@@ -23,8 +23,8 @@ def test_grade_writes_json_prints_the_total_and_exits_1_when_a_check_fails(tmp_p
     process = hw3grade("grade", SAMPLES / "typical_mistakes", "--questions", "q4", "--json", out,
                        "--report", tmp_path / "r.html")
     assert process.returncode == EXIT_SOME_FAILED, process.stdout[-3000:] + process.stderr[-2000:]
-    assert json.loads(out.read_text())["score"] == 5
-    assert "5/6" in process.stdout and "partial run: graded q4 only" in process.stdout
+    assert json.loads(out.read_text())["score"] == 4  # tests/golden/typical_mistakes/q4.json
+    assert "4/6" in process.stdout and "partial run: graded q4 only" in process.stdout
 
 
 def test_grade_exits_0_when_every_check_passes(tmp_path):
