@@ -8,7 +8,6 @@ looked up by the worker and passed in by name.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -18,9 +17,9 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from .q1_search import capped_search_results, describe_tuner, one_line, scalar
-
-
+from . import keras_facts
+from .keras_facts import one_line
+from .q1_search import capped_search_results, describe_tuner, scalar
 
 
 def declared_space(*, build_model, counts):
@@ -187,7 +186,7 @@ def _undeclared(hp, values) -> list:
 def _compiled(model) -> dict:
     """Loss, optimizer, learning rate, final activation and size of a built model."""
     optimizer = getattr(model, "optimizer", None)
-    learning_rate, problem = _learning_rate(optimizer)
+    learning_rate, problem = keras_facts.learning_rate(optimizer)
     loss, from_logits = _loss(getattr(model, "loss", None))
     return {
         "compiled": bool(getattr(model, "compiled", optimizer is not None)),
@@ -201,50 +200,23 @@ def _compiled(model) -> dict:
     }
 
 
-def _learning_rate(optimizer):
-    """(the optimizer's constant learning rate, None) or (None, why there is none)."""
-    if optimizer is None:
-        return None, "not compiled"
-    optimizer = getattr(optimizer, "inner_optimizer", None) or optimizer  # a LossScaleOptimizer's own
-    raw = getattr(optimizer, "_learning_rate", None)
-    if isinstance(raw, keras.optimizers.schedules.LearningRateSchedule):
-        return None, f"a schedule ({type(raw).__name__})"
-    if callable(raw) and not isinstance(raw, keras.Variable):
-        return None, f"a callable ({type(raw).__name__})"
-    try:
-        value = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    except Exception as exc:  # noqa: BLE001 - a custom optimizer
-        return None, f"unreadable ({one_line(exc)})"
-    return (value, None) if math.isfinite(value) else (None, f"not a finite number ({value})")
-
-
 def _layers(model) -> list[dict]:
     """The layers hyperparameters configure, in order (nested models flattened)."""
     described = []
-    for layer in _flat_layers(model):
+    for layer in keras_facts.flat_layers(model):
         entry = {"class": type(layer).__name__}
         try:
             if isinstance(layer, keras.layers.Conv2D):
                 entry.update(kind="conv", filters=int(layer.filters), kernel=[int(k) for k in layer.kernel_size],
-                             activation=_activation_name(layer))
+                             activation=keras_facts.activation_name(layer))
             elif isinstance(layer, keras.layers.Dense):
-                entry.update(kind="dense", units=int(layer.units), activation=_activation_name(layer))
+                entry.update(kind="dense", units=int(layer.units), activation=keras_facts.activation_name(layer))
             elif isinstance(layer, keras.layers.Dropout):
                 entry.update(kind="dropout", rate=float(layer.rate))
         except Exception:  # noqa: BLE001 - a student's layer subclass with odd attributes
             entry["kind"] = None
         described.append(entry)
     return described
-
-
-def _flat_layers(model, depth: int = 0) -> list:
-    layers = []
-    for layer in getattr(model, "layers", []) or []:
-        if isinstance(layer, keras.Model) and depth < 8:
-            layers += _flat_layers(layer, depth + 1)
-        elif not isinstance(layer, keras.layers.InputLayer):
-            layers.append(layer)
-    return layers
 
 
 def _loss(loss):
@@ -254,11 +226,6 @@ def _loss(loss):
     name = type(loss).__name__ if hasattr(loss, "get_config") else getattr(loss, "__name__", repr(loss)[:80])
     from_logits = config.get("from_logits") if isinstance(config, dict) else None
     return name, from_logits if isinstance(from_logits, bool) else None
-
-
-def _activation_name(layer) -> str | None:
-    activation = getattr(layer, "activation", None)
-    return None if activation is None else str(getattr(activation, "__name__", type(activation).__name__))
 
 
 def _final_activation(model):
@@ -302,7 +269,7 @@ def _settle_batch_norm(model, x_train, batch_size, most=1024) -> None:
     0.85): an artefact of the grader's budget, which a student's own training does not have. Training
     itself uses each batch's statistics and is not changed; only models with the layer pay for this.
     """
-    layers = [layer for layer in _flat_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    layers = [layer for layer in keras_facts.flat_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     if not layers:
         return
     momenta = [layer.momentum for layer in layers]

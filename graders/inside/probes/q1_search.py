@@ -1,47 +1,18 @@
 """q1 probe helpers for the tuner (run inside the worker): the capped search with the student's
-tuner, descriptions of the tuner and its trials as plain data, and the one-line cause of a Keras or
-KerasTuner error.
+tuner, and descriptions of the tuner and its trials as plain data.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import time
 
 import keras
 import keras_tuner as kt
 import numpy as np
 
-MAX_CAUSE_CHARS = 400
-# Lines of a Keras error that name no cause: the cause is on a later line.
-_CONTEXT_PREFIXES = ("Exception encountered when calling", "Arguments received by", "Traceback", "File ",
-                     "During handling", "The above exception")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)):?\s*(.*)$")
-
-
-def one_line(error) -> str:
-    """The one line of an exception (or of a formatted traceback) that says what went wrong."""
-    if isinstance(error, BaseException):
-        kind, text = type(error).__name__, str(error)
-    else:
-        kind, text = _last_exception(str(error))
-    lines = [line.strip() for line in _ANSI.sub("", text).splitlines() if line.strip()]
-    causes = [line for line in lines if not line.startswith(_CONTEXT_PREFIXES)] or lines or [""]
-    cause = f"{kind}: {causes[0]}" if kind and causes[0] else kind or causes[0]
-    return cause[:MAX_CAUSE_CHARS]
-
-
-def _last_exception(trace: str) -> tuple[str, str]:
-    """(type name, message) of the last exception in a traceback text (KerasTuner's trial.message)."""
-    lines = trace.splitlines()
-    for index in range(len(lines) - 1, -1, -1):
-        match = _EXCEPTION_LINE.match(lines[index])
-        if match:
-            return match.group(1).rsplit(".", 1)[-1], "\n".join([match.group(2), *lines[index + 1:]])
-    return "", trace
+from .keras_facts import one_line
 
 
 def scalar(value):

@@ -40,14 +40,10 @@ def fit_regressor(*, build_regressor, X_train, y_train, X_test, epochs, batch_si
 
 
 def _optimizer(model) -> dict:
-    optimizer = getattr(model, "optimizer", None)
-    try:
-        import keras
+    from .keras_facts import learning_rate
 
-        rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    except Exception:  # noqa: BLE001 - a schedule, or a student's own optimizer
-        rate = None
-    return {"optimizer": type(optimizer).__name__, "learning_rate": rate}
+    optimizer = getattr(model, "optimizer", None)
+    return {"optimizer": type(optimizer).__name__, "learning_rate": learning_rate(optimizer)[0]}
 
 
 def _build(build, input_shape):

@@ -57,6 +57,8 @@ def train_cnn(*, build_mnist_cnn, x_train, y_train, x_test, epochs: int, batch_s
     """
     import keras
 
+    from . import keras_facts
+
     model = build_mnist_cnn()
     if not isinstance(model, keras.Model):
         raise TypeError(f"build_mnist_cnn() should return a keras.Model, got {type(model).__name__}")
@@ -72,8 +74,8 @@ def train_cnn(*, build_mnist_cnn, x_train, y_train, x_test, epochs: int, batch_s
         raise ValueError(f"the model's output has shape {scores.shape[1:]} per image; expected (10,), "
                          "one score per digit class")
     return {"scores": scores.astype(np.float32), "params": int(model.count_params()), "kind": type(model).__name__,
-            "output_activation": _activation_name(model.layers[-1]), "from_logits": _from_logits(model.loss),
-            "optimizer": type(model.optimizer).__name__, "learning_rate": _learning_rate(model.optimizer),
+            "output_activation": keras_facts.activation_name(model.layers[-1]), "from_logits": _from_logits(model.loss),
+            "optimizer": type(model.optimizer).__name__, "learning_rate": keras_facts.learning_rate(model.optimizer)[0],
             "momentum": _number(getattr(model.optimizer, "momentum", None)), "input_scale": scale}
 
 
@@ -88,7 +90,9 @@ def _recalibrate_batch_norm(model, train: np.ndarray, n: int = 1024) -> None:
     """
     import keras
 
-    layers = _sublayers(model)
+    from .keras_facts import flat_layers
+
+    layers = flat_layers(model)
     norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms:
         return
@@ -104,13 +108,6 @@ def _recalibrate_batch_norm(model, train: np.ndarray, n: int = 1024) -> None:
             setattr(layer, name, value)
 
 
-def _sublayers(layer) -> list:
-    found = []
-    for sub in getattr(layer, "layers", None) or []:
-        found += [sub, *_sublayers(sub)]
-    return found
-
-
 def _input_scale(model) -> float:
     # A model that starts with Rescaling(1/255) expects raw pixels (Keras' documented way to put the
     # preprocessing in the model): give it 0..255 as its author did.
@@ -121,11 +118,6 @@ def _input_scale(model) -> float:
             scale = np.asarray(layer.scale, dtype=np.float64)
             return 255.0 if scale.size == 1 and abs(float(scale) * 255.0 - 1.0) < 1e-3 else 1.0
     return 1.0
-
-
-def _learning_rate(optimizer):
-    value = getattr(optimizer, "learning_rate", None)
-    return _number(value() if callable(value) else value)
 
 
 def _number(value):
@@ -146,11 +138,6 @@ def _labels_for(model, labels: np.ndarray) -> np.ndarray:
     if "categorical" in name and "sparse" not in name:
         return np.eye(10, dtype=np.float32)[labels]
     return labels
-
-
-def _activation_name(layer):
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", None) if activation is not None else None
 
 
 def _from_logits(loss):
