@@ -26,7 +26,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from graders.similarity import find_similar, write_similarity  # noqa: E402
+from graders.similarity import find_similar  # noqa: E402
+from reports.similarity import write_similarity  # noqa: E402
 from tests.similarity import disguise  # noqa: E402
 from tests.similarity.synthetic import REFERENCE_OF, originals  # noqa: E402
 
@@ -95,8 +96,8 @@ def main() -> None:
 
 def parts(folder: Path) -> None:
     """Where the seconds go: reading and fingerprinting, then comparing, for one run."""
-    from graders.commands.batch import discover
-    from graders.harness.rubric import Rubric
+    from graders.submission.classfolder import discover
+    from graders.core.rubric import Rubric
     from graders.similarity.boilerplate import boilerplate_kgrams
     from graders.similarity.compare import common_cutoff, compare
     from graders.similarity.extract import question_code, read_submission

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from graders.harness.options import GradingOptions
+from graders.core.options import GradingOptions
 from graders.harness.run import grade_in_subprocess
 from graders.sandbox.direct import ENABLE as DIRECT_SWITCH
 

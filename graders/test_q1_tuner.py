@@ -2,9 +2,9 @@
 
 The student's `build_model(hp)` and `make_tuner(...)` run only inside the worker, through the
 probes in graders/inside/probes/q1.py; what comes back is plain data, checked here against the
-space of DESIGN.md (graders/questions/q1_space.py: the values each hyperparameter can take;
-q1_effects.py: whether each takes effect in the built model). Training probes get no validation
-labels: accuracies are computed here (graders/questions/q1_training.py). Budgets and thresholds
+space of DESIGN.md (graders/questions/q1/space.py: the values each hyperparameter can take;
+q1/effects.py: whether each takes effect in the built model). Training probes get no validation
+labels: accuracies are computed here (graders/questions/q1/training.py). Budgets and thresholds
 are in rubric.toml [q1], with the spreads they were calibrated on.
 """
 
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from graders.harness.compare import as_number
-from graders.harness.errors import (CheckFailed, NotAttempted, StudentException, SubmissionError, WrongType,
+from graders.core.compare import as_number
+from graders.core.errors import (CheckFailed, NotAttempted, StudentException, SubmissionError, WrongType,
                                     require)
-from graders.questions import q1_effects as effects
-from graders.questions import q1_points as points
-from graders.questions import q1_space as space
-from graders.questions import q1_training as training
+from graders.questions.q1 import effects
+from graders.questions.q1 import points
+from graders.questions.q1 import space
+from graders.questions.q1 import training
 
 
 @dataclass(frozen=True)

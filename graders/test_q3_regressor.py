@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from graders.harness.compare import as_array, require_close
-from graders.harness.errors import CheckFailed, WrongType, require
+from graders.core.compare import as_array, require_close
+from graders.core.errors import CheckFailed, WrongType, require
 
 SETS = ("linear", "friedman")
 

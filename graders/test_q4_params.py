@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from graders.harness.errors import StudentException
-from graders.harness.expect import KnownMistake, diagnosis_from, expect_cases
+from graders.core.errors import StudentException
+from graders.core.expect import KnownMistake, diagnosis_from, expect_cases
 from reference import q4_params as ref
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from graders.harness.compare import as_int
-from graders.harness.errors import SubmissionError, Unanswered, WrongType, require
-from graders.harness.expect import KnownMistake, diagnosis_from, expect_cases
+from graders.core.compare import as_int
+from graders.core.errors import SubmissionError, Unanswered, WrongType, require
+from graders.core.expect import KnownMistake, diagnosis_from, expect_cases
 from reference import q5_shapes as ref
 
 

@@ -4,7 +4,7 @@ Inputs are drawn from the seed; the expected values come from the NumPy referenc
 tests/reference/test_reference_q6.py holds equal to keras.layers.BatchNormalization. Each check
 compares only the outputs it is about (y in training, the moving statistics, inference), so a
 mistake loses exactly its own checks; a failure names the known mistake its result is closest to
-(graders/questions/q6_diagnosis.py). Statistics kept with keepdims=True, lists and float32 values
+(graders/questions/q6/diagnosis.py). Statistics kept with keepdims=True, lists and float32 values
 are the same answer.
 """
 
@@ -13,15 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from graders.harness.compare import (
+from graders.core.compare import (
     as_array,
     as_int,
     degenerate_answer,
     require_close,
     squeeze_to,
 )
-from graders.harness.errors import CheckFailed, WrongType, require
-from graders.questions import q6_diagnosis as diagnose_bn
+from graders.core.errors import CheckFailed, WrongType, require
+from graders.questions.q6 import diagnosis as diagnose_bn
 from reference import q6_batchnorm as ref
 
 OUTPUTS = ("y", "new_moving_mean", "new_moving_var")

@@ -5,10 +5,10 @@ trained reference CNN, a Functional model loaded fresh from a .keras file for ev
 - `image`: float32, shape (28, 28, 1), pixels in [0, 1] (the model's input without the batch axis);
 - `layer_name`: the name of the last Conv2D layer ("conv3");
 - `class_index`: None for the predicted class; by number the runner-up, class 0 and a class
-  ranked third or lower (graders.questions.q7_variants.select_cases).
+  ranked third or lower (graders.questions.q7.variants.select_cases).
 Maps may be the layer's size (6 x 6) or the image's (28 x 28), with or without singleton axes (a
 batch or channel axis is the same answer); they are compared with the reference's on the 28 x 28
-image grid. Each step of Grad-CAM has its own check, decided by graders.questions.q7_heatmaps
+image grid. Each step of Grad-CAM has its own check, decided by graders.questions.q7.heatmaps
 .HeatmapJudge on the inputs where its mistake shows: the logit (`logit`), the layer and the pooled
 gradients (`correlation`, `top_overlap`), the ReLU (`nonnegative`), the normalisation
 (`normalised`), class_index (`class_sensitivity`). Pictures for the report: details["images"] of
@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graders.harness.compare import as_array, as_int
-from graders.harness.errors import NotAttempted, StudentException, SubmissionError, WrongType, require
-from graders.questions import q7_cnn_training as cnn_training
-from graders.questions import q7_heatmaps as heatmaps
-from graders.questions import q7_pictures as pictures
-from graders.questions import q7_reference_model as reference_model
-from graders.questions import q7_variants as variants
+from graders.core.compare import as_array, as_int
+from graders.core.errors import NotAttempted, StudentException, SubmissionError, WrongType, require
+from graders.questions.q7 import cnn_training
+from graders.questions.q7 import heatmaps
+from graders.questions.q7 import pictures
+from graders.questions.q7 import reference_model
+from graders.questions.q7 import variants
 
 Q = "q7"
 REFERENCE_PARAMS = 130_890
@@ -106,7 +106,7 @@ class Setup:
 
 
 def selection_settings(settings: Settings) -> dict:
-    """The keyword arguments of q7_variants.select_cases, from the rubric."""
+    """The keyword arguments of variants.select_cases, from the rubric."""
     return {"n_clear": settings.gradcam_digits_clear, "n_ambiguous": settings.gradcam_digits_ambiguous,
             "n_negative": settings.gradcam_digits_negative, "n_random": settings.gradcam_digits_randomisation,
             "min_positive": settings.gradcam_min_positive_cells, "class_distinct_max": settings.class_distinct_max,
@@ -152,7 +152,7 @@ def _trusted_setup(mnist, seed, settings: Settings) -> Setup:
                                        mnist.y_test, rng, **selection).to_arrays()
 
     # Cached too: a warm grading needs no TensorFlow in this process. (The selection also uses
-    # q7_heatmaps' r; a change there that should move the cases needs a _CACHE_FORMAT bump.)
+    # heatmaps. r; a change there that should move the cases needs a _CACHE_FORMAT bump.)
     key = reference_model.cache_key("reference-maps", model_path.stem, random_path.stem, seed,
                                     sorted(selection.items()), mnist.x_test, mnist.y_test,
                                     files=(Path(variants.__file__),))

@@ -144,7 +144,7 @@ def _report_and_stop_at_deadline(tuner, started: float, deadline: float) -> None
 
 
 def _search(budget_s: float, seed: int, validation_fraction: float) -> dict:
-    from graders.harness.mnist import load_mnist  # the grader's data module; never needed by build_model
+    from graders.core.mnist import load_mnist  # the grader's data module; never needed by build_model
 
     # Hyperband's checkpoints keep weights only; loading one into a compiled model warns each time.
     warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from graders.harness.results import GradingResult, default_title, write_text_atomically
+from graders.core.results import GradingResult, default_title, write_text_atomically
 from reports.details import check_details
 
 MAX_OUTPUT_CHARS = 20_000

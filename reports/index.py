@@ -12,7 +12,7 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from graders.harness.results import UNANSWERED_CAUSES, default_title, write_text_atomically
+from graders.core.results import UNANSWERED_CAUSES, default_title, write_text_atomically
 from reports.render import _ENVIRONMENT
 
 BINS = 10

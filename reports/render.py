@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from graders.harness.results import GradingResult, to_json, write_text_atomically
+from graders.core.results import GradingResult, to_json, write_text_atomically
 from reports.view import report_view
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

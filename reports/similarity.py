@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graders.harness.results import write_text_atomically
-from graders.similarity.report import MatchedPair, QuestionReport, SimilarityReport, line_ranges
+from graders.core.results import write_text_atomically
+from graders.similarity.report import MatchedPair, QuestionReport, SimilarityReport, line_ranges, write_csv
 from reports.render import _ENVIRONMENT
 
 TEMPLATE = "similarity.html.j2"
@@ -36,6 +36,12 @@ def write_similarity_page(report: SimilarityReport, path: Path | str) -> Path:
     path = Path(path)
     write_text_atomically(path, render_similarity_page(report))
     return path
+
+
+def write_similarity(report: SimilarityReport, out: Path | str) -> tuple[Path, Path]:
+    """Write out/similarity.csv and out/similarity.html (a self-contained page); return their paths."""
+    out = Path(out)
+    return write_csv(report, out / "similarity.csv"), write_similarity_page(report, out / "similarity.html")
 
 
 def _question_view(question: QuestionReport, max_pairs: int) -> dict:

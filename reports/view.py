@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graders.harness.results import UNANSWERED_CAUSES, default_title
+from graders.core.results import UNANSWERED_CAUSES, default_title
 from reports.details import Details, LayerRow, check_details, plain_text
 
 STATUS_ORDER = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}

@@ -10,8 +10,8 @@ import json
 import re
 from pathlib import Path
 
-from graders.harness.options import GradingOptions
-from graders.harness.rubric import DEFAULT_RUBRIC
+from graders.core.options import GradingOptions
+from graders.core.rubric import DEFAULT_RUBRIC
 from graders.harness.run import grade_in_subprocess
 
 PROJECT = Path(__file__).resolve().parents[1]

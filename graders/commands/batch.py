@@ -22,24 +22,18 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders.harness.options import PROJECT_ROOT, GradingOptions, resolve_seed
-from graders.harness.results import GradingResult, to_json, write_text_atomically
+from graders.core.options import GradingOptions
+from graders.core.paths import PROJECT_ROOT
+from graders.core.seeds import resolve_seed
+from graders.core.results import GradingResult, to_json, write_text_atomically
 from graders.harness.run import grade_in_forked_process, grade_in_subprocess
 from graders.sandbox.isolation import refuse_unconfined_root
+from graders.submission.classfolder import SUBMISSION_SUFFIXES, Entry, discover, safe_name
 
-SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")
 OUTPUT_FILES = ("results.json", "report.html", "gradescope.json")
 VERSIONED = ("graders", "reference", "reports")  # a change in any of these regrades everything
 VERSIONED_SUFFIXES = (".py", ".toml", ".j2", ".json", ".md")  # code, rubric, templates, recorded results, texts
 SEED_FILE = "seed.json"  # the class's seed: a resumed batch grades every student with the same one
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One student's submission in the class folder."""
-
-    student_id: str
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -124,8 +118,8 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
 
 def _similarity(class_dir, out: Path, rubric: str | None):
     """The class's code-similarity view (also written as similarity.csv and similarity.html)."""
-    from graders.similarity import find_similar, write_similarity
-    from reports.similarity import similarity_view
+    from graders.similarity import find_similar
+    from reports.similarity import similarity_view, write_similarity
 
     report = find_similar(class_dir=class_dir, rubric=rubric)
     write_similarity(report, out)
@@ -153,28 +147,6 @@ def class_seed(out: Path, seed: int | None, *, hidden: bool) -> int:
     write_text_atomically(path, json.dumps({"seed": chosen, "hidden": hidden}) + "\n")
     os.chmod(path, 0o600)  # the TA's secret: students never see a hidden run's seed
     return chosen
-
-
-def discover(class_dir: Path) -> list[Entry]:
-    """The submissions in `class_dir`, each with a student id taken from its name.
-
-    Raises:
-        FileNotFoundError: when `class_dir` is not a folder.
-    """
-    if not class_dir.is_dir():
-        raise FileNotFoundError(f"{class_dir} is not a folder of submissions")
-    paths = sorted(p for p in class_dir.iterdir()
-                   if not p.name.startswith((".", "__")) and (p.is_dir() or p.suffix in SUBMISSION_SUFFIXES))
-    ids = [student_id(p) for p in paths]
-    # Two entries of one student (a resubmission) keep their full names, so neither is lost.
-    return [Entry(sid if ids.count(sid) == 1 else _safe(p.stem if p.is_file() else p.name), p)
-            for sid, p in zip(ids, paths)]
-
-
-def student_id(path: Path) -> str:
-    """`12345_Jane Doe_hw3.ipynb` -> `12345`; `alice.py` -> `alice` (LMS layouts put the id first)."""
-    name = path.stem if path.is_file() else path.name
-    return _safe(name.split("_", 1)[0] if "_" in name else name)
 
 
 def grader_version(options: BatchOptions) -> str:
@@ -308,7 +280,7 @@ def grade_bytes(name: str, data: bytes, options: BatchOptions) -> dict[str, str]
     """Grade a packed submission (runs on a Dask worker, which has hw3grader installed)."""
     with tempfile.TemporaryDirectory(prefix="hw3remote-") as scratch:
         suffix = Path(name).suffix if Path(name).suffix in SUBMISSION_SUFFIXES else ".zip"
-        submission = Path(scratch) / f"{_safe(Path(name).stem) or 'submission'}{suffix}"
+        submission = Path(scratch) / f"{safe_name(Path(name).stem) or 'submission'}{suffix}"
         submission.write_bytes(data)
         return run_grading(submission, Path(scratch) / "out", options)
 
@@ -338,7 +310,3 @@ def _read_results(out: Path, entry: Entry) -> dict | None:
         return json.loads((out / "students" / entry.student_id / "results.json").read_text())
     except (OSError, ValueError):
         return None
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "student"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from graders.harness.options import (EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED,
-                                     EXIT_USAGE, ISOLATIONS, GradingOptions)
+from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED, EXIT_USAGE
+from graders.core.options import ISOLATIONS, GradingOptions
 
 EXIT_CODES = (f"exit codes: {EXIT_ALL_PASSED} every check passed; {EXIT_SOME_FAILED} graded, some checks failed; "
               f"{EXIT_NOT_LOADED} the submission could not be loaded; {EXIT_GRADER_ERROR} a grader error")
@@ -28,7 +28,7 @@ def grade(*, submission: str, hidden: bool = False, seed: int | None = None, jso
 def batch(**options) -> int:
     """Grade a class folder (see graders.commands.batch.grade_class); 0 unless the batch itself failed."""
     from graders.commands.batch import grade_class
-    from graders.harness.errors import HarnessError
+    from graders.core.errors import HarnessError
 
     try:
         summary = grade_class(**options)
@@ -41,7 +41,8 @@ def batch(**options) -> int:
 
 def similarity(*, class_dir: str, out: str, rubric: str | None = None) -> int:
     """Compare a class folder's submissions question by question; write similarity.csv and similarity.html."""
-    from graders.similarity import find_similar, write_similarity
+    from graders.similarity import find_similar
+    from reports.similarity import write_similarity
 
     report = find_similar(class_dir=class_dir, rubric=rubric)
     csv_path, html_path = write_similarity(report, out)
@@ -51,7 +52,7 @@ def similarity(*, class_dir: str, out: str, rubric: str | None = None) -> int:
 
 def template(*, out: str) -> int:
     """Write the starter notebook."""
-    from graders.commands.template import build_template
+    from graders.questions.starter import build_template
 
     print(f"wrote {build_template(path=out)}")
     return 0

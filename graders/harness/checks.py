@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from graders.harness.errors import CheckFailed, HarnessError, NotLoaded, SubmissionError
-from graders.harness.results import UNANSWERED_CAUSES, CheckResult, default_title
+from graders.core.errors import CheckFailed, HarnessError, NotLoaded, SubmissionError
+from graders.core.results import UNANSWERED_CAUSES, CheckResult, default_title
 
 CHECK_KEY = pytest.StashKey["CheckContext"]()
 

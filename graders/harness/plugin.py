@@ -18,8 +18,9 @@ import pytest
 
 from graders.harness import checks
 from graders.harness.checks import CHECK_KEY, CheckContext
-from graders.harness.errors import HarnessError, NotLoaded
-from graders.harness.options import BENCHMARK_ISOLATION, ISOLATIONS, GradingOptions, resolve_seed
+from graders.core.errors import HarnessError, NotLoaded
+from graders.core.options import BENCHMARK_ISOLATION, ISOLATIONS, GradingOptions
+from graders.core.seeds import resolve_seed
 from graders.harness.session import SESSION_KEY, GradingSession
 
 CHECK_MARKER = ("check(id, title=None): the rubric check this grader test is; the id's {fields} are filled "
@@ -90,7 +91,7 @@ def pytest_collection_modifyitems(session, config, items):
     grading = config.stash[SESSION_KEY]
     if not grading.options.submission:
         raise pytest.UsageError("--submission is required to grade, e.g. pytest graders --submission my_hw3.ipynb")
-    from graders.harness.rubric import Rubric
+    from graders.core.rubric import Rubric
 
     try:
         grading.rubric = Rubric.load(grading.options.rubric)
@@ -198,7 +199,7 @@ def student(grading):
 
 @pytest.fixture(scope="session")
 def mnist(grading):
-    """The MNIST split of this run (see graders.harness.mnist)."""
+    """The MNIST split of this run (see graders.core.mnist)."""
     return grading.mnist()
 
 

@@ -15,8 +15,9 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from graders.harness.options import PROJECT_ROOT, GradingOptions, thread_environment
-from graders.harness.results import GradingResult, from_json
+from graders.core.options import GradingOptions, thread_environment
+from graders.core.paths import PROJECT_ROOT
+from graders.core.results import GradingResult, from_json
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def grade_in_subprocess(options: GradingOptions, *, timeout_s: float | None = No
 # What a grading process imports before it grades anything: a batch's gradings are forked from a
 # server that imported them once (no student code ever runs in it or in them: only in their workers).
 PRELOADED = ["pytest", "numpy", "graders.harness.plugin", "graders.harness.session", "graders.harness.student",
-             "graders.harness.mnist", "graders.submission.loader", "reports.render", "reports.gradescope",
+             "graders.core.mnist", "graders.submission.loader", "reports.render", "reports.gradescope",
              "graders.test_q1_tuner", "graders.test_q3_regressor", "graders.test_q4_params", "graders.test_q5_shapes",
              "graders.test_q6_batchnorm", "graders.test_q7_gradcam", "matplotlib.pyplot"]
 _FORKSERVER = None

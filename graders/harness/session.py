@@ -6,8 +6,6 @@ apart so the plugin stays a thin layer over pytest.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import importlib.metadata
 import platform
 import re
@@ -17,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from graders.harness.errors import SubmissionLoadError
-from graders.harness.options import (EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED,
-                                     GradingOptions, default_report_path)
-from graders.harness.results import CheckResult, GradingResult, QuestionResult, write_json
+from graders.core.errors import SubmissionLoadError
+from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED
+from graders.core.options import GradingOptions, default_report_path
+from graders.core.results import CheckResult, GradingResult, QuestionResult, write_json
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 # The worker never needs these; under bubblewrap they are replaced by empty folders.
@@ -108,7 +106,7 @@ class GradingSession:
     def mnist(self):
         """The MNIST split of this run, loaded once."""
         if self._split is None:
-            from graders.harness.mnist import load_mnist
+            from graders.core.mnist import load_mnist
 
             self._split = load_mnist(seed=self.seed, source=self.options.mnist)
             self.dataset = self._split.describe()
@@ -230,17 +228,6 @@ def _seconds_by_question(checks) -> dict:
         question = check.id.partition(".")[0]
         seconds[question] = round(seconds.get(question, 0.0) + check.duration_s, 3)
     return seconds
-
-
-def worker_seed(seed: int) -> int:
-    """The seed the worker sees, derived from the run's seed with a keyed hash (HMAC-SHA256).
-
-    The key is the run's seed itself, which never enters the worker: knowing the 32-bit worker
-    seed and this function, a submission would still have to search the 2**64 hidden seeds to
-    regenerate the grader's data.
-    """
-    key = int(seed).to_bytes(16, "big", signed=True)
-    return int.from_bytes(hmac.new(key, b"hw3grader worker seed", hashlib.sha256).digest()[:4], "big")
 
 
 def package_versions() -> dict:

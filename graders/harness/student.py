@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from graders.harness.contract import ANSWERS
-from graders.harness.errors import SubmissionError, SubmissionLoadError
-from graders.harness.options import BENCHMARK_ISOLATION, PROJECT_ROOT
+from graders.core.contract import ANSWERS
+from graders.core.errors import SubmissionError, SubmissionLoadError
+from graders.core.options import BENCHMARK_ISOLATION
+from graders.core.paths import PROJECT_ROOT
+from graders.core.seeds import worker_seed
 from graders.sandbox.direct import DirectSandbox
 from graders.sandbox.sandbox import Sandbox, SandboxConfig
 
@@ -43,7 +45,7 @@ class DirectStudentSandbox(DirectSandbox, StudentSandbox):
 
 def open_sandbox(session) -> StudentSandbox:
     """The (not yet started) sandbox of the session's prepared submission."""
-    from graders.harness.session import SandboxSettings, worker_seed
+    from graders.harness.session import SandboxSettings
 
     settings = session.rubric.section("sandbox", SandboxSettings)
     direct = session.options.isolation == BENCHMARK_ISOLATION

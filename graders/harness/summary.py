@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graders.harness.results import GradingResult
+from graders.core.results import GradingResult
 
 UNCONFINED_ROOT = "unconfined root"  # graders.sandbox.isolation.UNCONFINED_ROOT, in the isolation string
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from graders.harness.errors import HarnessError
+from graders.core.errors import HarnessError
 from graders.sandbox import workdir
 from graders.sandbox.sandbox import INSIDE_DIR, Sandbox
 from graders.submission.explain import locate_problems

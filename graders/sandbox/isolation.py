@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders.harness.errors import HarnessError
+from graders.core.errors import HarnessError
 
 BUBBLEWRAP = "bubblewrap"
 PROCESS = "process"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graders.harness.errors import (CallTimeout, HarnessError, MissingName, NotAttempted, StudentException,
+from graders.core.errors import (CallTimeout, HarnessError, MissingName, NotAttempted, StudentException,
                                     SubmissionError, SubmissionLoadError, UnusableName, WorkerCrashed, WrongType)
 from graders.inside import wire
 from graders.sandbox import isolation as confine

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from graders.harness.errors import HarnessError
+from graders.core.errors import HarnessError
 
 INSIDE_FILES = ("worker.py", "wire.py", "npz.py")  # from graders/inside, beside the probes package
 FOLDERS = ("submission", "_harness", "inputs", "home", "tmp", "scratch")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import ast
 import functools
 
-from graders.harness.contract import reference_path
+from graders.core.contract import reference_path
 from graders.similarity.extract import QuestionCode, definition_of, import_aliases, with_text
 from graders.similarity.fingerprint import all_kgrams
 from graders.similarity.normalise import token_streams
+from graders.questions.starter import starter_notebook
 
 # The handed-out functions and the contract names their fixes answer.
 HANDED_OUT = {"q3": {"broken_preprocess": "preprocess", "broken_build_regressor": "build_regressor"}}
@@ -20,8 +21,6 @@ HANDED_OUT = {"q3": {"broken_preprocess": "preprocess", "broken_build_regressor"
 
 def starter_sources() -> list[str]:
     """The code cells of the starter notebook, and the handed-out code with its module's imports."""
-    from graders.commands.template import starter_notebook
-
     sources = [cell.source for cell in starter_notebook().cells if cell.cell_type == "code"]
     for question, renames in HANDED_OUT.items():
         tree = ast.parse(reference_path(question).read_text(encoding="utf-8"))

@@ -15,8 +15,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from graders.harness.contract import ANSWERS, CONTRACT
-from graders.harness.errors import SubmissionLoadError
+from graders.core.contract import ANSWERS, CONTRACT
+from graders.core.errors import SubmissionLoadError
 from graders.submission.loader import prepare_submission
 from graders.submission.python import parse_python
 

@@ -1,4 +1,4 @@
-"""`find_similar`: compare a class's submissions question by question; `write_similarity`: its outputs."""
+"""`find_similar`: compare a class's submissions question by question (reports/similarity.py writes the outputs)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from graders.harness.contract import CONTRACT
-from graders.harness.errors import SubmissionLoadError
-from graders.harness.rubric import Rubric
+from graders.core.contract import CONTRACT
+from graders.core.errors import SubmissionLoadError
+from graders.core.rubric import Rubric
 from graders.similarity.boilerplate import boilerplate_kgrams
 from graders.similarity.compare import Comparison, common_cutoff, compare, matched_lines
 from graders.similarity.extract import QuestionCode, Submission, question_code, read_submission
 from graders.similarity.fingerprint import Fingerprints, fingerprint
 from graders.similarity.normalise import TooLarge, token_streams
-from graders.similarity.report import (MatchedPair, QuestionReport, SimilarityReport, SimilaritySettings,
-                                       write_csv)
+from graders.similarity.report import MatchedPair, QuestionReport, SimilarityReport, SimilaritySettings
+from graders.submission.classfolder import discover
 
 QUESTIONS = tuple(CONTRACT)
 
@@ -46,8 +46,6 @@ def find_similar(*, class_dir: Path | str, rubric: Path | str | None = None,
         FileNotFoundError: `class_dir` is not a folder.
         HarnessError: the rubric has no valid `[similarity]` section.
     """
-    from graders.commands.batch import discover  # batch calls this function: imported here, not circularly
-
     started = time.perf_counter()
     loaded = Rubric.load(rubric)
     settings = loaded.section("similarity", SimilaritySettings)
@@ -68,14 +66,6 @@ def find_similar(*, class_dir: Path | str, rubric: Path | str | None = None,
     questions = tuple(_question_report(q, loaded.title(q), collected[q], settings) for q in QUESTIONS)
     return SimilarityReport(str(class_dir), settings, tuple(e.student_id for e in entries), questions, not_loaded,
                             time.perf_counter() - started)
-
-
-def write_similarity(report: SimilarityReport, out: Path | str) -> tuple[Path, Path]:
-    """Write out/similarity.csv and out/similarity.html (a self-contained page); return their paths."""
-    from reports.similarity import write_similarity_page
-
-    out = Path(out)
-    return write_csv(report, out / "similarity.csv"), write_similarity_page(report, out / "similarity.html")
 
 
 def _read(path: Path) -> Submission | str:

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders.harness.results import write_text_atomically
+from graders.core.results import write_text_atomically
 from graders.similarity.compare import Comparison
 
 CSV_COLUMNS = ("question", "student_a", "student_b", "score", "lines_a", "lines_b")

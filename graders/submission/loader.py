@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from graders.harness.errors import SubmissionLoadError
+from graders.core.errors import SubmissionLoadError
 from graders.submission.notebook import LoadProblem, SkippedStatement, filter_notebook
 from graders.submission.python import defined_names, parse_python
 

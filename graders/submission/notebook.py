@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import nbformat
 
-from graders.harness.errors import SubmissionLoadError
+from graders.core.errors import SubmissionLoadError
 from graders.submission.definitions import Bindings, DefinitionRules
 from graders.submission.effects import bound_names, changed_names, eager_nodes
 from graders.submission.python import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import warnings
 
-from graders.harness.errors import SubmissionLoadError
+from graders.core.errors import SubmissionLoadError
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 

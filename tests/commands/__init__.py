@@ -1,1 +1,1 @@
-"""Tests of graders.commands: hw3grade grade, batch and template."""
+"""Tests of graders.commands: hw3grade grade, batch and similarity."""

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from graders.commands.cli import build_parser
-from graders.harness.options import EXIT_ALL_PASSED, EXIT_NOT_LOADED, EXIT_SOME_FAILED, grader_modules
+from graders.core.exits import EXIT_ALL_PASSED, EXIT_NOT_LOADED, EXIT_SOME_FAILED
+from graders.core.options import grader_modules
 from tests.grading import PROJECT, REFERENCE, SAMPLES
 
 pytestmark = pytest.mark.slow  # grades in a subprocess

@@ -8,11 +8,11 @@ import types
 import pytest
 
 from graders.harness.checks import CheckContext, result_of
-from graders.harness.errors import CheckFailed, NotAttempted
-from graders.harness.options import EXIT_USAGE
-from graders.harness.results import STATUSES
-from graders.harness.rubric import DEFAULT_RUBRIC
-from graders.harness.session import worker_seed
+from graders.core.errors import CheckFailed, NotAttempted
+from graders.core.exits import EXIT_USAGE
+from graders.core.results import STATUSES
+from graders.core.rubric import DEFAULT_RUBRIC
+from graders.core.seeds import worker_seed
 from tests.grading import PROJECT, REFERENCE, run_grader
 
 DESIGN_FIELDS = {"submission": str, "score": float, "max_score": float, "hidden": bool, "seed": int,
@@ -104,7 +104,7 @@ def test_a_hidden_run_draws_a_secret_seed_recorded_for_the_ta_only(tmp_path):
 
 
 def test_default_reports_of_two_same_named_submissions_do_not_collide(tmp_path, monkeypatch):
-    from graders.harness.options import default_report_path
+    from graders.core.options import default_report_path
 
     monkeypatch.chdir(tmp_path)
     first, second = default_report_path("a/hw3.ipynb"), default_report_path("b/hw3.ipynb")

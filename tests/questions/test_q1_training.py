@@ -1,4 +1,4 @@
-"""q1's training data and scores (graders/questions/q1_training.py): the worker gets validation digits
+"""q1's training data and scores (graders/questions/q1/training.py): the worker gets validation digits
 without their labels, the retrain's digits are a prefix of the budget's, the capped search's split is
 disjoint from them, and accuracy is computed here from the model's outputs."""
 
@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from graders.harness.errors import WrongType
-from graders.questions import q1_training as training
+from graders.core.errors import WrongType
+from graders.questions.q1 import training
 
 
 def fake_mnist(n_train=400, n_test=200):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from graders.questions.q7_cnn_training import hints
+from graders.questions.q7.cnn_training import hints
 
 PARAMS = 130_890
 ALL_FINITE = np.ones(8, dtype=bool)

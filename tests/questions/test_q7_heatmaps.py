@@ -1,4 +1,4 @@
-"""graders.questions.q7_heatmaps: resampling, similarity metrics, the diagnosis, the checks' decisions (on synthetic
+"""graders.questions.q7.heatmaps: resampling, similarity metrics, the diagnosis, the checks' decisions (on synthetic
 maps; tests/reference/test_sweep_q7.py decides on the real CNN's) and the report pictures."""
 
 import base64
@@ -10,8 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from graders.questions import q7_heatmaps as heatmaps  # noqa: E402
-from graders.questions.q7_variants import Case  # noqa: E402
+from graders.questions.q7 import heatmaps  # noqa: E402
+from graders.questions.q7.variants import Case  # noqa: E402
 
 GRID = (28, 28)
 
@@ -285,7 +285,7 @@ def test_singleton_axes_are_the_same_answer_for_every_check():
 # -- pictures -----------------------------------------------------------------------------
 
 def test_overlay_png_is_a_base64_png():
-    from graders.questions.q7_pictures import overlay_png
+    from graders.questions.q7.pictures import overlay_png
 
     digit = np.random.default_rng(5).random((28, 28))
     encoded = overlay_png([("class 3", digit, [("reference", _blob((6, 6), (2, 2))),

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from graders.harness.checks import CheckContext
-from graders.harness.errors import (
+from graders.core.errors import (
     MissingName,
     NotAttempted,
     StudentException,
     SubmissionError,
 )
 from graders.harness.plugin import check_rng
-from graders.harness.rubric import Rubric
+from graders.core.rubric import Rubric
 
 
 class FakeStudent:

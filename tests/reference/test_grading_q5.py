@@ -6,7 +6,7 @@ import pytest
 
 from graders import test_q5_shapes as grader
 from graders.harness.checks import CheckContext
-from graders.harness.errors import SubmissionError
+from graders.core.errors import SubmissionError
 from reference.q5_shapes import (
     LAYER_TABLE,
     conv_output_size,

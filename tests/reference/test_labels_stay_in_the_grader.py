@@ -11,9 +11,10 @@ import pytest
 
 from graders import test_q1_tuner as q1
 from graders import test_q3_regressor as q3
-from graders.harness.mnist import load_mnist
-from graders.harness.options import DEFAULT_SEED, GradingOptions
-from graders.harness.rubric import Rubric
+from graders.core.mnist import load_mnist
+from graders.core.options import GradingOptions
+from graders.core.seeds import DEFAULT_SEED
+from graders.core.rubric import Rubric
 from graders.harness.run import grade
 from tests.grading import REFERENCE
 

@@ -17,10 +17,10 @@ import pytest
 
 from graders import test_q1_tuner as grader
 from graders.harness.checks import CheckContext
-from graders.harness.errors import CheckFailed, MissingName
-from graders.questions import q1_effects as effects
-from graders.questions import q1_points as points
-from graders.questions import q1_space as space
+from graders.core.errors import CheckFailed, MissingName
+from graders.questions.q1 import effects
+from graders.questions.q1 import points
+from graders.questions.q1 import space
 from tests.grading import PROJECT, run_grader, sample_path
 
 DESIGN = PROJECT.parent / "shared" / "DESIGN.md"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from graders import test_q3_regressor as grader
-from graders.harness.options import DEFAULT_SEED
-from graders.harness.rubric import Rubric
+from graders.core.seeds import DEFAULT_SEED
+from graders.core.rubric import Rubric
 
 SETTINGS = Rubric.load().section("q3", grader.Settings)
 
@@ -69,7 +69,7 @@ def tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from graders.harness.session import worker_seed
+    from graders.core.seeds import worker_seed
     from graders.inside.probes import q3 as probe
     from reference import q3_regressor as ref
 

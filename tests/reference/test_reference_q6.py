@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from graders import test_q6_batchnorm as grader
-from graders.questions import q6_diagnosis as diagnose_bn
+from graders.questions.q6 import diagnosis as diagnose_bn
 from reference.q6_batchnorm import FC_BN_PARAMS, batchnorm_forward
 from tests.reference.in_process import (
     FakeStudent,

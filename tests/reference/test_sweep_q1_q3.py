@@ -21,8 +21,8 @@ import pytest
 from graders import test_q1_tuner as q1
 from graders import test_q3_regressor as q3
 from graders.harness.checks import CheckContext
-from graders.harness.errors import SubmissionError
-from graders.harness.rubric import Rubric
+from graders.core.errors import SubmissionError
+from graders.core.rubric import Rubric
 from tests.grading import SAMPLES
 from tests.reference.in_process import FakeStudent, to_plain
 
@@ -49,7 +49,7 @@ class ProbingStudent(FakeStudent):
     def probe(self, module, name, *, needs=(), timeout=None, **kwargs):
         import keras
 
-        from graders.harness.session import worker_seed
+        from graders.core.seeds import worker_seed
 
         functions = {function: self._lookup(function) for function in needs}
         keras.utils.set_random_seed(worker_seed(self.seed))
@@ -71,7 +71,7 @@ def keras_env():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras  # noqa: F401 - imported once for the module
 
-    from graders.harness.mnist import load_mnist
+    from graders.core.mnist import load_mnist
 
     return SimpleNamespace(mnist=load_mnist)
 

@@ -15,8 +15,8 @@ import pytest
 from graders import test_q4_params as q4
 from graders import test_q5_shapes as q5
 from graders import test_q6_batchnorm as q6
-from graders.harness.errors import StudentException
-from graders.questions import q6_diagnosis as diagnose_bn
+from graders.core.errors import StudentException
+from graders.questions.q6 import diagnosis as diagnose_bn
 from reference import q4_params as ref4
 from reference import q5_shapes as ref5
 from reference import q6_batchnorm as ref6

@@ -18,11 +18,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from graders import test_q7_gradcam as grader  # noqa: E402
-from graders.harness.mnist import load_mnist  # noqa: E402
-from graders.harness.rubric import Rubric  # noqa: E402
-from graders.questions import q7_heatmaps as heatmaps  # noqa: E402
-from graders.questions import q7_reference_model as reference_model  # noqa: E402
-from graders.questions import q7_variants as variants  # noqa: E402
+from graders.core.mnist import load_mnist  # noqa: E402
+from graders.core.rubric import Rubric  # noqa: E402
+from graders.questions.q7 import heatmaps  # noqa: E402
+from graders.questions.q7 import reference_model  # noqa: E402
+from graders.questions.q7 import variants  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy")]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.harness.results import CheckResult, GradingResult, QuestionResult
+from graders.core.results import CheckResult, GradingResult, QuestionResult
 from reports.index import write_index
 from reports.render import write_report
 from tests.grading import run_grader, sample_path
@@ -311,7 +311,7 @@ CLASS_PROBE = """(() => {
 
 
 def class_result(score: float, diagnosis: str | None, note: str = "") -> dict:
-    from graders.harness.results import to_json
+    from graders.core.results import to_json
 
     checks = [CheckResult("q6.train.output", "failed" if diagnosis else "passed", 0.0 if diagnosis else 2.0, 2.0,
                           "y differs", details={"diagnosis": diagnosis} if diagnosis else {}, cause="CheckFailed"),

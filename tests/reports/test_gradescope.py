@@ -9,7 +9,7 @@ import numbers
 
 import pytest
 
-from graders.harness.results import CheckResult, GradingResult, QuestionResult
+from graders.core.results import CheckResult, GradingResult, QuestionResult
 from reports.gradescope import gradescope_json
 from tests.grading import REFERENCE, run_grader
 

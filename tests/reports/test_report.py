@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.harness.results import CheckResult, GradingResult, QuestionResult, to_json
+from graders.core.results import CheckResult, GradingResult, QuestionResult, to_json
 from reports.chart import nice_ticks, training_curve
 from reports.details import check_details
 from reports.render import render_report

@@ -7,8 +7,8 @@ import stat
 import pytest
 
 from graders.commands.batch import grade_class
-from graders.harness.errors import HarnessError
-from graders.harness.rubric import Rubric
+from graders.core.errors import HarnessError
+from graders.core.rubric import Rubric
 from graders.harness.session import SandboxSettings
 from graders.harness.student import sandbox_config
 from graders.sandbox import cgroup, isolation, workdir

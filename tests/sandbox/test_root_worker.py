@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from graders.harness.errors import WorkerCrashed
+from graders.core.errors import WorkerCrashed
 from graders.sandbox.isolation import BUBBLEWRAP, Limits, bubblewrap_works
 from tests.sandbox.workers import make_sandbox
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from graders.harness.errors import (
+from graders.core.errors import (
     CallTimeout,
     MissingName,
     StudentException,
@@ -18,7 +18,7 @@ from graders.harness.errors import (
     WorkerCrashed,
     WrongType,
 )
-from graders.harness.options import PROJECT_ROOT
+from graders.core.paths import PROJECT_ROOT
 from graders.sandbox.isolation import BUBBLEWRAP, PROCESS, Limits, bubblewrap_works, worker_environment
 from graders.sandbox.sandbox import UnconfinedRootWarning
 from tests.sandbox.workers import LEVELS, make_sandbox

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from graders.harness.options import PROJECT_ROOT
+from graders.core.paths import PROJECT_ROOT
 from graders.harness.session import HIDDEN_FROM_WORKER
 from graders.sandbox.isolation import BUBBLEWRAP, PROCESS, bubblewrap_works
 from graders.sandbox.sandbox import Sandbox, SandboxConfig

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from graders.similarity import find_similar, write_similarity
+from graders.similarity import find_similar
 from reports.index import write_index
-from reports.similarity import similarity_view
+from reports.similarity import similarity_view, write_similarity
 from tests.reports.test_browser import CHROMIUM, Browser
 from tests.similarity.conftest import SCRIPT, write_small_class
 

@@ -6,10 +6,9 @@ import re
 
 import jinja2
 
-from graders.similarity import write_similarity
 from graders.similarity.report import CSV_COLUMNS, similarity_csv
 from reports.render import TEMPLATES
-from reports.similarity import render_similarity_page, similarity_view
+from reports.similarity import render_similarity_page, similarity_view, write_similarity
 from tests.similarity.conftest import SCRIPT
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from graders.harness.errors import SubmissionLoadError
+from graders.core.errors import SubmissionLoadError
 from graders.submission.loader import LoaderLimits, prepare_submission
 from tests.submission.files import assert_compiles, write_notebook
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graders.harness.errors import SubmissionLoadError
+from graders.core.errors import SubmissionLoadError
 from graders.submission.loader import LoaderLimits, prepare_submission
 from tests.submission.files import assert_compiles
 

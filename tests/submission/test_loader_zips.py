@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.harness.errors import SubmissionLoadError
+from graders.core.errors import SubmissionLoadError
 from graders.submission.loader import LoaderLimits, prepare_submission
 from tests.submission.files import MB, write_notebook, write_zip
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from graders.harness.contract import BY_NAME
+from graders.core.contract import BY_NAME
 from graders.submission.explain import locate_problems, missing_name_message
 from graders.submission.loader import prepare_submission
 from graders.submission.notebook import filter_notebook
@@ -170,7 +170,7 @@ def test_load_problems_of_each_notebook_are_located_by_cell(case):
 
 @pytest.mark.slow  # starts workers; the colab notebook imports Keras in its worker
 def test_the_worker_loads_notebooks_without_their_experiments_and_messages_name_cells(tmp_path):
-    from graders.harness.errors import MissingName, StudentException
+    from graders.core.errors import MissingName, StudentException
     from graders.sandbox.sandbox import Sandbox, SandboxConfig
 
     def sandbox(name):

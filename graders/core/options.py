@@ -8,22 +8,13 @@ same options back from the command line (`from_pytest`), so each is declared onc
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-GRADERS_DIR = PROJECT_ROOT / "graders"
-DEFAULT_SEED = 1234  # a student's self-check: public and deterministic
+from graders.core.paths import GRADERS_DIR, PROJECT_ROOT
+
 ISOLATIONS = ("auto", "bubblewrap", "process")
 BENCHMARK_ISOLATION = "direct"  # benchmarks only: unconfined, in the grading process (graders.sandbox.direct)
-
-# Exit codes of `pytest graders` and `hw3grade grade` (README, "Exit codes").
-EXIT_ALL_PASSED = 0
-EXIT_SOME_FAILED = 1
-EXIT_GRADER_ERROR = 3  # pytest's INTERNAL_ERROR too: a bug or misconfiguration of the grader
-EXIT_USAGE = 4  # pytest's USAGE_ERROR: a bad option
-EXIT_NOT_LOADED = 10  # the submission could not be loaded: every check scored 0
 
 
 @dataclass(frozen=True)
@@ -89,23 +80,6 @@ def grader_modules(questions=()) -> list[str]:
             raise ValueError(f"no grader for question {question!r} in {GRADERS_DIR}")
         modules += [str(path) for path in found]
     return modules
-
-
-def resolve_seed(seed: int | None, *, hidden: bool) -> tuple[int, str]:
-    """(the seed, where it came from): given; else a fresh 64-bit secret for a hidden run; else the default."""
-    if seed is not None:
-        return int(seed), "given"
-    if hidden:
-        return secrets.randbits(64), "fresh"
-    return DEFAULT_SEED, "default"
-
-
-def library_seed(seed: int) -> int:
-    """A seed NumPy's legacy generator and Keras accept (below 2**32): the seed itself when it fits, else a
-    hash of it (a hidden run's 64-bit seed)."""
-    if 0 <= seed < 2**32:
-        return seed
-    return int.from_bytes(hashlib.sha256(f"hw3grader library seed {seed}".encode()).digest()[:4], "big")
 
 
 def default_report_path(submission: str, *, partial_questions: tuple[str, ...] = ()) -> Path:

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from graders.harness.errors import HarnessError
-from graders.harness.rubric import Rubric
+from graders.core.errors import HarnessError
+from graders.core.rubric import Rubric
 from graders.harness.session import SandboxSettings
 
 RUBRIC = """

@@ -17,8 +17,8 @@ from string import Template
 
 import nbformat
 
-from graders.harness.contract import CONTRACT, ContractName, reference_path
-from graders.harness.errors import HarnessError
+from graders.core.contract import CONTRACT, ContractName, reference_path
+from graders.core.errors import HarnessError
 
 STARTER_TEXT = Path(__file__).with_name("starter.md")
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
@@ -111,7 +111,7 @@ def _blocks(text: str) -> list[tuple[str, str | None, str]]:
 
 def _tables() -> dict[str, str]:
     """The Markdown tables and values starter.md refers to, from the modules that own them."""
-    from graders.questions.q1_space import SPACE
+    from graders.questions.q1.space import SPACE
     from reference import q5_shapes
 
     q1 = "\n".join(f"| `{family.label}` | {family.kind} | {family.text().partition(' ')[2]}"

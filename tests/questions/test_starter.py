@@ -7,11 +7,11 @@ import sys
 import nbformat
 import pytest
 
-from graders.commands import template
-from graders.commands.template import build_template, question_stubs, starter_notebook
-from graders.harness.contract import CONTRACT, reference_path
-from graders.harness.errors import HarnessError
-from graders.questions.q1_space import SPACE
+from graders.questions import starter as template
+from graders.questions.starter import build_template, question_stubs, starter_notebook
+from graders.core.contract import CONTRACT, reference_path
+from graders.core.errors import HarnessError
+from graders.questions.q1.space import SPACE
 from graders.submission.loader import prepare_submission
 from graders.submission.python import defined_names
 from reference import q5_shapes

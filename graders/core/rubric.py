@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from graders.harness.errors import HarnessError
+from graders.core.errors import HarnessError
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubric.toml"
 NOT_SETTINGS = ("title", "checks")  # the keys of a question's table that are not its settings

@@ -6,7 +6,7 @@ the set of values it can take, not by the KerasTuner call that declares it: `Cho
 is `Int(2, 5)`, `Int(3, 5, step=2)` is `Choice([3, 5])`. Where DESIGN.md gives an Int by its
 bounds only (filters, units), any set of integers from the lower to the upper bound is right
 (a step that reaches both); the other families must take exactly the specified values.
-Whether each hyperparameter takes effect in the built model is graders/questions/q1_effects.py.
+Whether each hyperparameter takes effect in the built model is graders/questions/q1/effects.py.
 Every function returns differences as sentences a student can act on.
 """
 

@@ -1,4 +1,4 @@
-"""Tests for graders.harness.mnist: source resolution, IDX/npz parsing, the cache, the embedded split."""
+"""Tests for graders.core.mnist: source resolution, IDX/npz parsing, the cache, the embedded split."""
 
 import gzip
 import hashlib
@@ -9,8 +9,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from graders.harness.errors import HarnessError
-from graders.harness.mnist import load_mnist, resolve_mnist_source, stratified_split
+from graders.core.errors import HarnessError
+from graders.core.mnist import load_mnist, resolve_mnist_source, stratified_split
 
 IDX_NAMES = {
     "x_train": "train-images-idx3-ubyte",

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from graders.harness.errors import CheckFailed, Unanswered, WrongType
+from graders.core.errors import CheckFailed, Unanswered, WrongType
 
 
 def require_close(actual, expected, *, what: str, atol: float = 0.0, rtol: float = 0.0) -> None:

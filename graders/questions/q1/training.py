@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from graders.harness.compare import as_array
-from graders.harness.errors import WrongType
-from graders.questions.q7_reference_model import cache_dir
+from graders.core.compare import as_array
+from graders.core.errors import WrongType
+from graders.core.paths import PROJECT_ROOT, cache_dir
+from graders.core.seeds import worker_seed
 
-PROJECT = Path(__file__).resolve().parents[2]
-REFERENCE_FILES = (PROJECT / "reference" / "q1_tuner.py", PROJECT / "graders" / "inside" / "probes" / "q1.py")
+REFERENCE_FILES = (PROJECT_ROOT / "reference" / "q1_tuner.py", PROJECT_ROOT / "graders" / "inside" / "probes" / "q1.py")
 _CACHE_FORMAT = 1
 
 
@@ -129,7 +129,6 @@ def reference_accuracy(values: dict, data: Budget, *, seed: int, directory: Path
 def _train_reference(values: dict, data: Budget, seed: int) -> float:
     import keras
 
-    from graders.harness.session import worker_seed
     from graders.inside.probes import q1 as procedure  # the same training the worker runs
     from reference import q1_tuner
 

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from graders.harness.errors import HarnessError
+from graders.core.errors import HarnessError
+from graders.core.paths import REFERENCE_DIR, cache_dir
+from graders.core.seeds import library_seed
 
-REFERENCE_CODE = Path(__file__).resolve().parents[2] / "reference" / "q7_gradcam.py"
+REFERENCE_CODE = REFERENCE_DIR / "q7_gradcam.py"
 # Bump when what is trained or how it is saved changes in a way the key does not see.
 _CACHE_FORMAT = 1
 
@@ -39,12 +41,6 @@ class Budget:
 def as_model_input(images: np.ndarray) -> np.ndarray:
     """uint8 (n, 28, 28) digits -> float32 (n, 28, 28, 1) in [0, 1], the homework CNN's input."""
     return (np.asarray(images, dtype=np.float32) / 255.0)[..., np.newaxis]
-
-
-def cache_dir() -> Path:
-    """$HW3_CACHE_DIR, else ~/.cache/hw3grader (shared with the MNIST cache)."""
-    configured = os.environ.get("HW3_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "hw3grader"
 
 
 def trained_model_path(x_train: np.ndarray, y_train: np.ndarray, *, seed: int, budget: Budget,
@@ -139,7 +135,6 @@ def load(path: Path):
 def _build(seed: int):
     import keras
 
-    from graders.harness.options import library_seed
     from reference.q7_gradcam import build_mnist_cnn
 
     keras.utils.set_random_seed(library_seed(seed))  # a hidden run's 64-bit seed is too big for NumPy

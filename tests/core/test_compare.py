@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from graders.harness.compare import (
+from graders.core.compare import (
     as_array,
     as_int,
     as_number,
@@ -11,7 +11,7 @@ from graders.harness.compare import (
     require_close,
     squeeze_to,
 )
-from graders.harness.errors import CheckFailed, Unanswered, WrongType
+from graders.core.errors import CheckFailed, Unanswered, WrongType
 
 
 def test_equal_integers_pass_and_a_mismatch_names_quantity_expected_and_actual():

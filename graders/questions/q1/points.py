@@ -4,7 +4,7 @@ follow the index base the student declared (0 or 1)."""
 
 from __future__ import annotations
 
-from graders.questions.q1_space import FAMILIES, MAX_LAYERS, SPACE, family_of, number
+from graders.questions.q1.space import FAMILIES, MAX_LAYERS, SPACE, family_of, number
 
 
 def expand(by_family: dict) -> dict:

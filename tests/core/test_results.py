@@ -2,7 +2,7 @@
 
 import json
 
-from graders.harness.results import CheckResult, GradingResult, QuestionResult, from_json, to_json, write_json
+from graders.core.results import CheckResult, GradingResult, QuestionResult, from_json, to_json, write_json
 from reports.gradescope import gradescope_json
 from reports.render import render_report
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from graders.questions import q1_points as points
-from graders.questions import q1_space as space
+from graders.questions.q1 import points
+from graders.questions.q1 import space
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graders.harness.compare import as_int, squeeze_to
-from graders.harness.errors import (
+from graders.core.compare import as_int, squeeze_to
+from graders.core.errors import (
     CheckFailed,
     NotAttempted,
     StudentException,

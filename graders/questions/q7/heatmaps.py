@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# The known mistakes, by the key `q7_variants` computes their maps under.
+# The known mistakes, by the key `variants` computes their maps under.
 MISTAKES = {
     "no_relu": "no ReLU on the weighted sum of feature maps (negative values are kept)",
     "min_max_scaled": "min-max scaling instead of a ReLU (the negative evidence is kept, shifted into [0, 1])",
@@ -37,7 +37,7 @@ MISTAKES = {
 }
 CORRECT = "correct"
 NO_MATCH = "no known mistake matches your maps; compare them with the reference's in the report"
-# The reference's maps of a case by the score differentiated, with and without the ReLU (q7_variants keys).
+# The reference's maps of a case by the score differentiated, with and without the ReLU (variants keys).
 SCORE_FAMILIES = {"logit": ("correct", "no_relu"), "softmax": ("softmax_gradient", "softmax_no_relu")}
 # Variants the diagnosis chooses among: the pattern mistakes (value-only and combined ones are left out).
 PATTERN_VARIANTS = ("correct", "no_relu", "softmax_gradient", "unpooled_gradients", "unweighted_activations")
@@ -268,7 +268,7 @@ class HeatmapJudge:
 
     Args:
         maps: the student's 2-D maps (singleton axes dropped, non-finite values as 0), one per case.
-        cases: the graded cases (q7_variants.Case: digit, class_index, role, group, predicted).
+        cases: the graded cases (variants.Case: digit, class_index, role, group, predicted).
         variants: {variant key: (n_cases, h, w) maps} by the reference and each known mistake.
         settings: the [q7] thresholds (graders/rubric.toml); limits: the values a map may hold.
         grid: the image grid maps are compared on.
