@@ -4,7 +4,7 @@ Layout of the file (see graders/rubric.toml)::
 
     [sandbox]                 # timeouts and limits of the worker
     [q5]
-    title = "..."             # shown in reports
+    title = "..."             # optional: overrides the title the question declares (graders/questions/)
     cases = 12                # any other key is a setting: a field of the q5 grader's Settings
     [q5.checks]
     "conv.valid" = 1          # check q5.conv.valid is worth 1 point
@@ -95,8 +95,9 @@ class Rubric:
         """The graded questions: every table with a `checks` table ("q1", "q3", ...)."""
         return [name for name, table in self._data.items() if isinstance(table, dict) and "checks" in table]
 
-    def title(self, question: str) -> str:
-        return str(self._data.get(question, {}).get("title", question))
+    def title(self, question: str, *, default: str | None = None) -> str:
+        """The question's title in this rubric (a TA's override), else `default` (its declared title), else its id."""
+        return str(self._data.get(question, {}).get("title", default or question))
 
     def _section(self, name: str) -> dict:
         section = self._data.get(name)

@@ -18,6 +18,7 @@ from pathlib import Path
 from graders.core.options import GradingOptions, thread_environment
 from graders.core.paths import PROJECT_ROOT
 from graders.core.results import GradingResult, from_json
+from graders.questions import QUESTIONS
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,7 @@ def grade_in_subprocess(options: GradingOptions, *, timeout_s: float | None = No
 # server that imported them once (no student code ever runs in it or in them: only in their workers).
 PRELOADED = ["pytest", "numpy", "graders.harness.plugin", "graders.harness.session", "graders.harness.student",
              "graders.core.mnist", "graders.submission.loader", "reports.render", "reports.gradescope",
-             "graders.test_q1_tuner", "graders.test_q3_regressor", "graders.test_q4_params", "graders.test_q5_shapes",
-             "graders.test_q6_batchnorm", "graders.test_q7_gradcam", "matplotlib.pyplot"]
+             *(question.grader_module for question in QUESTIONS), "matplotlib.pyplot"]
 _FORKSERVER = None
 
 

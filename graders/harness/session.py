@@ -19,6 +19,7 @@ from graders.core.errors import SubmissionLoadError
 from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED
 from graders.core.options import GradingOptions, default_report_path
 from graders.core.results import CheckResult, GradingResult, QuestionResult, write_json
+from graders.questions import BY_ID
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 # The worker never needs these; under bubblewrap they are replaced by empty folders.
@@ -128,7 +129,8 @@ class GradingSession:
         for check_id, check in self.results.items():  # in the order the checks ran
             question = check_id.partition(".")[0]
             if question not in questions:
-                questions[question] = QuestionResult(id=question, title=self.rubric.title(question))
+                declared = BY_ID[question].title if question in BY_ID else None
+                questions[question] = QuestionResult(id=question, title=self.rubric.title(question, default=declared))
             questions[question].checks.append(check)
         return GradingResult(
             submission=str(self.options.submission), seed=self.seed, hidden=self.options.hidden,

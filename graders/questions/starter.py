@@ -4,8 +4,9 @@ Nothing of the contract is written here. The cells' text is `starter.md`; each q
 stubs are cut from its reference module, as otter-grader's `assign` does: a contract function
 keeps its signature and docstring and loses everything between `# BEGIN SOLUTION` and
 `# END SOLUTION`, which becomes `raise NotImplementedError(...)`; a contract constant written
-`NAME = answer  # SOLUTION: placeholder` becomes `NAME = placeholder`. The q1 space and q5's
-network tables come from the modules that own them, so no answer can leak into the starter.
+`NAME = answer  # SOLUTION: placeholder` becomes `NAME = placeholder`. The `$name` values of a section
+(q1's space, q5's network) come from its question's declaration (`starter_values`), the written answers'
+ids from the declarations' `free_text`, so no answer can leak into the starter.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from string import Template
 
 import nbformat
 
-from graders.core.contract import CONTRACT, ContractName, reference_path
+from graders.core.contract import ContractName
 from graders.core.errors import HarnessError
+from graders.questions import CONTRACT, FREE_TEXT_ANSWERS, QUESTIONS, reference_path
 
 STARTER_TEXT = Path(__file__).with_name("starter.md")
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 _CONSTANT = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*) = .*#\s*SOLUTION:\s*(?P<placeholder>.+)$")
 _BLOCK = re.compile(r"^%%% (?P<kind>markdown|code|stubs|answers)(?: (?P<question>q\d+))?$", re.MULTILINE)
-FREE_TEXT_ANSWERS = ("q1a", "q4a", "q6c")
 
 
 def build_template(*, path: str | Path) -> Path:
@@ -110,19 +111,9 @@ def _blocks(text: str) -> list[tuple[str, str | None, str]]:
 
 
 def _tables() -> dict[str, str]:
-    """The Markdown tables and values starter.md refers to, from the modules that own them."""
-    from graders.questions.q1.space import SPACE
-    from reference import q5_shapes
-
-    q1 = "\n".join(f"| `{family.label}` | {family.kind} | {family.text().partition(' ')[2]}"
-                   f"{', one per ' + family.per.replace('_layers', ' layer') if family.per else ''} |"
-                   for family in SPACE)
-    q5 = "\n".join(f"| {n} | {layer.label} | {layer.filters or '–'} | {layer.kernel}×{layer.kernel} | {layer.stride} "
-                   f"| {layer.dilation} | {layer.padding} |" for n, layer in enumerate(q5_shapes.NETWORK, start=1))
-    return {"q1_space": "| name | type | values |\n|---|---|---|\n" + q1,
-            "q5_network": "| # | layer | filters | kernel | stride | dilation | padding |\n|---|---|---|---|---|---|---|\n"
-                          + q5,
-            "q5_input_shape": str(q5_shapes.INPUT_SHAPE)}
+    """The Markdown tables and values starter.md refers to, from the questions' declarations."""
+    return {name: value for question in QUESTIONS if question.starter_values
+            for name, value in question.starter_values().items()}
 
 
 def _answers_stub() -> str:

@@ -9,21 +9,18 @@ from __future__ import annotations
 import ast
 import functools
 
-from graders.core.contract import reference_path
+from graders.questions import QUESTIONS
 from graders.similarity.extract import QuestionCode, definition_of, import_aliases, with_text
 from graders.similarity.fingerprint import all_kgrams
 from graders.similarity.normalise import token_streams
 from graders.questions.starter import starter_notebook
 
-# The handed-out functions and the contract names their fixes answer.
-HANDED_OUT = {"q3": {"broken_preprocess": "preprocess", "broken_build_regressor": "build_regressor"}}
-
-
 def starter_sources() -> list[str]:
     """The code cells of the starter notebook, and the handed-out code with its module's imports."""
     sources = [cell.source for cell in starter_notebook().cells if cell.cell_type == "code"]
-    for question, renames in HANDED_OUT.items():
-        tree = ast.parse(reference_path(question).read_text(encoding="utf-8"))
+    for question in (q for q in QUESTIONS if q.handed_out):
+        renames = {given.function: given.answers for given in question.handed_out}
+        tree = ast.parse(question.reference_path.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 sources.append(ast.unparse(node))

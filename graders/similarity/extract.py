@@ -15,8 +15,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from graders.core.contract import ANSWERS, CONTRACT
+from graders.core.contract import ANSWERS
 from graders.core.errors import SubmissionLoadError
+from graders.questions import CONTRACT
 from graders.submission.loader import prepare_submission
 from graders.submission.python import parse_python
 

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from graders.core.contract import CONTRACT
 from graders.core.errors import SubmissionLoadError
 from graders.core.rubric import Rubric
+from graders.questions import QUESTIONS as DECLARED
 from graders.similarity.boilerplate import boilerplate_kgrams
 from graders.similarity.compare import Comparison, common_cutoff, compare, matched_lines
 from graders.similarity.extract import QuestionCode, Submission, question_code, read_submission
@@ -17,7 +17,7 @@ from graders.similarity.normalise import TooLarge, token_streams
 from graders.similarity.report import MatchedPair, QuestionReport, SimilarityReport, SimilaritySettings
 from graders.submission.classfolder import discover
 
-QUESTIONS = tuple(CONTRACT)
+QUESTIONS = tuple(question.id for question in DECLARED)
 
 
 class _Collected:
@@ -63,7 +63,7 @@ def find_similar(*, class_dir: Path | str, rubric: Path | str | None = None,
                          settings, boilerplate)
         if progress:
             progress(entry.student_id)
-    questions = tuple(_question_report(q, loaded.title(q), collected[q], settings) for q in QUESTIONS)
+    questions = tuple(_question_report(q.id, loaded.title(q.id, default=q.title), collected[q.id], settings) for q in DECLARED)
     return SimilarityReport(str(class_dir), settings, tuple(e.student_id for e in entries), questions, not_loaded,
                             time.perf_counter() - started)
 

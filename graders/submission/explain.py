@@ -14,8 +14,8 @@ import re
 import textwrap
 from typing import TYPE_CHECKING
 
-from graders.core.contract import BY_NAME, signature, signature_text
 from graders.core.errors import SubmissionLoadError
+from graders.questions import BY_NAME, signature, signature_text
 from graders.submission.notebook import cell_origin
 from graders.submission.python import parse_python
 

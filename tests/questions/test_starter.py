@@ -9,7 +9,7 @@ import pytest
 
 from graders.questions import starter as template
 from graders.questions.starter import build_template, question_stubs, starter_notebook
-from graders.core.contract import CONTRACT, reference_path
+from graders.questions import CONTRACT, reference_path
 from graders.core.errors import HarnessError
 from graders.questions.q1.space import SPACE
 from graders.submission.loader import prepare_submission

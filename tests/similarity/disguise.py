@@ -12,7 +12,7 @@ import io
 import random
 import tokenize
 
-from graders.core.contract import BY_NAME
+from graders.questions import BY_NAME
 
 WORDS = ("value", "thing", "result", "temp", "data", "item", "acc", "val", "stuff", "out", "tmp", "res")
 NEW_COMMENTS = ("# compute the answer here", "# my own approach", "# helper step", "# TODO tidy up",

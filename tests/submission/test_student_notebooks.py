@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from graders.core.contract import BY_NAME
+from graders.questions import BY_NAME
 from graders.submission.explain import locate_problems, missing_name_message
 from graders.submission.loader import prepare_submission
 from graders.submission.notebook import filter_notebook
