@@ -19,7 +19,7 @@ import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from graders.core.options import GradingOptions
@@ -38,22 +38,14 @@ SEED_FILE = "seed.json"  # the class's seed: a resumed batch grades every studen
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What every grading of the class shares (the seed is the class's, fixed before the first one)."""
+    """What every grading of the class shares: the grading options (with the class's seed, fixed before the
+    first grading) and the time limit of one grading."""
 
-    seed: int
-    hidden: bool = False
-    rubric: str | None = None
-    mnist: str | None = None
+    grading: GradingOptions  # its submission is set per student
     timeout_s: float = 600.0
-    threads: int = 1
-    isolation: str = "auto"
-    questions: tuple[str, ...] = ()  # empty: every question
-    parallel: int = 1  # gradings at once on this machine
 
-    def grading(self, submission: Path, out_dir: Path) -> GradingOptions:
-        return GradingOptions(submission=str(submission), hidden=self.hidden, seed=self.seed, rubric=self.rubric,
-                              mnist=self.mnist, isolation=self.isolation, threads=self.threads, parallel=self.parallel,
-                              questions=self.questions, extra_args=("-q",)).with_outputs(out_dir)
+    def for_student(self, submission: Path, out_dir: Path) -> GradingOptions:
+        return replace(self.grading, submission=str(submission), extra_args=("-q",)).with_outputs(out_dir)
 
 
 @dataclass
@@ -98,8 +90,10 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
     out = Path(out)
     entries = discover(Path(class_dir))
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    options = BatchOptions(class_seed(out, seed, hidden=hidden), hidden, rubric, mnist, timeout_s, threads,
-                           isolation, tuple(questions or ()), parallel=max(1, workers) if not scheduler else 1)
+    grading = GradingOptions(submission="", hidden=hidden, seed=class_seed(out, seed, hidden=hidden), rubric=rubric,
+                             mnist=mnist, isolation=isolation, threads=threads, questions=tuple(questions or ()),
+                             parallel=max(1, workers) if not scheduler else 1)
+    options = BatchOptions(grading, timeout_s)
     version = grader_version(options)
     todo = [e for e in entries if not _is_current(out, e, version)]
     report = progress or ProgressLine(len(entries), already=len(entries) - len(todo))
@@ -151,9 +145,10 @@ def class_seed(out: Path, seed: int | None, *, hidden: bool) -> int:
 
 def grader_version(options: BatchOptions) -> str:
     """A hash of everything that decides a grade besides the submission itself."""
-    digest = hashlib.sha256(json.dumps([options.hidden, options.seed, options.mnist, options.questions,
-                                        options.isolation]).encode())
-    rubric = Path(options.rubric) if options.rubric else PROJECT_ROOT / "graders" / "rubric.toml"
+    grading = options.grading
+    digest = hashlib.sha256(json.dumps([grading.hidden, grading.seed, grading.mnist, grading.questions,
+                                        grading.isolation]).encode())
+    rubric = Path(grading.rubric) if grading.rubric else PROJECT_ROOT / "graders" / "rubric.toml"
     files = [rubric] + sorted(p for folder in VERSIONED for p in (PROJECT_ROOT / folder).rglob("*")
                               if p.suffix in VERSIONED_SUFFIXES and not {"__pycache__", "out"} & set(p.parts))
     for path in files:
@@ -185,7 +180,7 @@ def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, forke
     says so (every gradebook row is accounted for).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    grading = options.grading(submission, out_dir)
+    grading = options.for_student(submission, out_dir)
     run = grade_in_forked_process if forked else grade_in_subprocess
     graded = run(grading, timeout_s=options.timeout_s)
     if graded.timed_out:
@@ -195,7 +190,8 @@ def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, forke
     else:
         failure = None
     if failure:
-        result = GradingResult.unloadable(str(submission), failure, seed=options.seed, hidden=options.hidden)
+        result = GradingResult.unloadable(str(submission), failure, seed=options.grading.seed,
+                                          hidden=options.grading.hidden)
         return {"results.json": json.dumps(to_json(result), indent=2)}
     return {name: (out_dir / name).read_text(encoding="utf-8") for name in OUTPUT_FILES if (out_dir / name).exists()}
 

