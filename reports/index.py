@@ -12,32 +12,36 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from graders.core.results import UNANSWERED_CAUSES, default_title, write_text_atomically
+from graders.core.results import (ERROR, FAILED, NOT_ATTEMPTED, NOT_GRADED, SKIPPED, CheckResult, GradingResult,
+                                  default_title, write_text_atomically)
 from reports.render import _ENVIRONMENT
 
 BINS = 10
-NOT_GRADED_CAUSE = "NotLoaded"
+Students = list[tuple[str, GradingResult | None]]  # (student id, result or None when none was written)
 
 
-def index_view(students: list[tuple[str, dict | None]], *, similarity=None) -> dict:
-    """What index.html shows, from (student id, results JSON or None) pairs.
+def index_view(students: Students, *, similarity=None) -> dict:
+    """What index.html shows, from (student id, result or None) pairs.
 
     Args:
         similarity: the class's code-similarity view (reports/similarity.py), or None.
     """
-    rows = [_student_row(student, result or {}) for student, result in students]
+    rows = [_student_row(student, result) for student, result in students]
     questions = sorted({q for row in rows for q in row["questions"]}, key=lambda q: int(q[1:]) if q[1:].isdigit() else 0)
     return {"students": rows, "questions": questions, "orders": _orders(rows, questions),
             "question_stats": _question_stats(rows, questions), "mistakes": common_mistakes(students),
             "checks": check_rates(students), "histogram": histogram(rows), "similarity": similarity}
 
 
-def _student_row(student: str, result: dict) -> dict:
-    load_error = (result.get("load") or {}).get("error")
-    status = "error" if result.get("error") else "not loaded" if load_error else "missing" if not result else "graded"
-    return {"id": student, "score": float(result.get("score", 0.0)), "max": float(result.get("max_score", 0.0)),
-            "status": status, "note": result.get("error") or load_error or "",
-            "questions": {q["id"]: (float(q["score"]), float(q["max_score"])) for q in result.get("questions", [])},
+def _student_row(student: str, result: GradingResult | None) -> dict:
+    if result is None:
+        return {"id": student, "score": 0.0, "max": 0.0, "status": "missing", "note": "", "questions": {},
+                "report": f"students/{student}/report.html"}
+    load_error = (result.load or {}).get("error")
+    status = "error" if result.error else "not loaded" if load_error else "graded"
+    return {"id": student, "score": float(result.score), "max": float(result.max_score),
+            "status": status, "note": result.error or load_error or "",
+            "questions": {q.id: (float(q.score), float(q.max_score)) for q in result.questions},
             "report": f"students/{student}/report.html"}
 
 
@@ -65,7 +69,7 @@ def _question_stats(rows: list[dict], questions: list[str]) -> list[dict]:
     return stats
 
 
-def common_mistakes(students: list[tuple[str, dict | None]]) -> list[dict]:
+def common_mistakes(students: Students) -> list[dict]:
     """Each diagnosed mistake (else each failed check) with the number of students and who they are.
 
     A student who left a question unanswered is counted under "not attempted" for it, once, not
@@ -73,37 +77,37 @@ def common_mistakes(students: list[tuple[str, dict | None]]) -> list[dict]:
     """
     who: dict[tuple[str, str], set] = defaultdict(set)
     for student, result in students:
-        for question in (result or {}).get("questions", []):
-            for check in question["checks"]:
-                if check["status"] != "failed" or check.get("cause") == NOT_GRADED_CAUSE:
+        for question in result.questions if result else []:
+            for check in question.checks:
+                if check.status != FAILED or check.category == NOT_GRADED:
                     continue
-                who[(question["id"], _mistake_of(check))].add(student)
+                who[(question.id, _mistake_of(check))].add(student)
     mistakes = [{"question": question, "mistake": mistake, "count": len(ids), "students": sorted(ids)}
                 for (question, mistake), ids in who.items()]
     return sorted(mistakes, key=lambda m: (-m["count"], m["question"], m["mistake"]))
 
 
-def _mistake_of(check: dict) -> str:
-    if check.get("cause") in UNANSWERED_CAUSES:
-        return "not attempted"
-    diagnosis = (check.get("details") or {}).get("diagnosis")
+def _mistake_of(check: CheckResult) -> str:
+    if check.category == NOT_ATTEMPTED:
+        return NOT_ATTEMPTED
+    diagnosis = (check.details or {}).get("diagnosis")
     if isinstance(diagnosis, list):
         diagnosis = "; ".join(map(str, diagnosis))
-    return str(diagnosis) if diagnosis else f"failed: {check.get('title') or default_title(check['id'])}"
+    return str(diagnosis) if diagnosis else f"failed: {check.title or default_title(check.id)}"
 
 
-def check_rates(students: list[tuple[str, dict | None]]) -> list[dict]:
+def check_rates(students: Students) -> list[dict]:
     """Per check: how many students failed it, and how many hit a grader error on it (counted apart)."""
     failed, errors, attempts, titles = Counter(), Counter(), Counter(), {}
     for _, result in students:
-        for question in (result or {}).get("questions", []):
-            for check in question["checks"]:
-                if check["status"] == "skipped":
+        for question in result.questions if result else []:
+            for check in question.checks:
+                if check.status == SKIPPED:
                     continue
-                attempts[check["id"]] += 1
-                failed[check["id"]] += check["status"] == "failed"
-                errors[check["id"]] += check["status"] == "error"
-                titles[check["id"]] = check.get("title") or default_title(check["id"])
+                attempts[check.id] += 1
+                failed[check.id] += check.status == FAILED
+                errors[check.id] += check.status == ERROR
+                titles[check.id] = check.title or default_title(check.id)
     rates = [{"id": c, "title": titles[c], "failed": failed[c], "errors": errors[c], "of": attempts[c],
               "rate": failed[c] / attempts[c]} for c in attempts]
     return sorted(rates, key=lambda item: (-item["errors"], -item["rate"], item["id"]))
@@ -120,7 +124,7 @@ def histogram(rows: list[dict]) -> list[dict]:
             for i, count in enumerate(counts)]
 
 
-def write_index(path: Path, students: list[tuple[str, dict | None]], *, similarity=None) -> None:
+def write_index(path: Path, students: Students, *, similarity=None) -> None:
     """Render index.html for a batch's output folder."""
     html = _ENVIRONMENT.get_template("index.html.j2").render(v=index_view(students, similarity=similarity))
     write_text_atomically(Path(path), html)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from graders.core.results import GradingResult, to_json, write_text_atomically
+from graders.core.results import GradingResult, from_json, write_text_atomically
 from reports.view import report_view
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -23,12 +23,12 @@ _ENVIRONMENT = jinja2.Environment(
 
 
 def render_report(result: GradingResult | dict) -> str:
-    """Render a result (a GradingResult or its results JSON) as one HTML page.
+    """Render a result as one HTML page; a results JSON's content is read with `from_json` first.
 
     Failed checks come first in each question and start expanded; passed ones are collapsed.
     """
-    data = to_json(result) if isinstance(result, GradingResult) else result
-    return _ENVIRONMENT.get_template("report.html.j2").render(r=report_view(data))
+    typed = from_json(result) if isinstance(result, dict) else result
+    return _ENVIRONMENT.get_template("report.html.j2").render(r=report_view(typed))
 
 
 def write_report(result: GradingResult | dict, path: Path | str) -> None:

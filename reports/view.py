@@ -1,7 +1,7 @@
-"""The report's view of a results JSON: what the template draws, already ordered and classified.
+"""The report's view of a grading result: what the template draws, already ordered and classified.
 
-Works from the JSON form (`to_json`), so a report can be rendered from a results file as well
-as from a finished run, and every field a grader or a submission may have left out has a default.
+Works from the typed result (a results file is read back with `from_json`, which gives every field
+an earlier version left out its default); each check's category is the one stored with it.
 """
 
 from __future__ import annotations
@@ -9,17 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graders.core.results import UNANSWERED_CAUSES, default_title
+from graders.core.results import CheckResult, GradingResult, QuestionResult, default_title
 from reports.details import Details, LayerRow, check_details, plain_text
 
 STATUS_ORDER = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}
 EXPANDED = frozenset({"error", "failed"})  # these start open; the others are collapsed
-CONFINED_ISOLATION = "bubblewrap"  # "bubblewrap+cgroup" too: the level comes before any "+extra"
-UNCONFINED_ROOT = "unconfined root"  # graders.sandbox.isolation.UNCONFINED_ROOT: "process (unconfined root)"
 HEADLINE_CHARS = 160
-
-
-NOT_GRADED_CAUSE = "NotLoaded"  # errors.NotLoaded: the submission did not load, said once at the top
 
 
 @dataclass(frozen=True)
@@ -54,26 +49,23 @@ class QuestionView:
     not_attempted: str  # why the question reads as not attempted, or ""
 
 
-def report_view(data: dict) -> dict:
-    """Everything the template needs, from the results JSON `data`."""
-    load = data.get("load") or {}
-    isolation = str(data.get("isolation") or "unknown")
-    dataset = data.get("dataset") or {}
-    questions = [question_view(q) for q in data.get("questions", [])]
-    score, max_score = float(data.get("score", 0)), float(data.get("max_score", 0))
+def report_view(result: GradingResult) -> dict:
+    """Everything the template needs, from a grading's result."""
+    load, dataset = result.load or {}, result.dataset or {}
+    questions = [question_view(q) for q in result.questions]
     return {
-        "submission": str(data.get("submission", "")),
-        "score": score,
-        "max_score": max_score,
-        "percent": percent(score, max_score),
-        "hidden": bool(data.get("hidden")),
+        "submission": str(result.submission),
+        "score": result.score,
+        "max_score": result.max_score,
+        "percent": percent(result.score, result.max_score),
+        "hidden": result.hidden,
         "hidden_skipped": sum(1 for q in questions for c in q.checks if c.hidden and c.status == "skipped"),
-        "partial": bool(data.get("partial")),
-        "graded_questions": [plain_text(q) for q in data.get("graded_questions") or []],
+        "partial": result.partial,
+        "graded_questions": [plain_text(q) for q in result.graded_questions],
         "questions": questions,
-        "isolation": isolation,
-        "isolation_warning": isolation.partition("+")[0].split(" ")[0] != CONFINED_ISOLATION,
-        "unconfined_root": UNCONFINED_ROOT in isolation,
+        "isolation": str(result.isolation),
+        "isolation_warning": not result.isolation.confined,
+        "unconfined_root": result.isolation.unconfined_root,
         "load_error": plain_text(load["error"]) if load.get("error") else "",
         "problems": [(plain_text(p.get("origin", "")), plain_text(p.get("message", "")))
                      for p in _dicts(load.get("problems"))],
@@ -84,47 +76,38 @@ def report_view(data: dict) -> dict:
                      "names": ", ".join(map(plain_text, s.get("names") or []))} for s in _dicts(load.get("skipped"))],
         "files": [plain_text(f) for f in load.get("files") or []],
         # In full: the harness already caps each answer, and a TA grades all of it.
-        "answers": [(plain_text(key), str(text)) for key, text in (data.get("answers") or {}).items()],
+        "answers": [(plain_text(key), str(text)) for key, text in (result.answers or {}).items()],
         "dataset": {"source": plain_text(dataset.get("source", "unknown")),
                     "n_train": plain_text(dataset.get("n_train", "?")), "n_test": plain_text(dataset.get("n_test", "?"))},
-        "seed": "" if data.get("hidden") else plain_text(data.get("seed", "")),  # a hidden run's seed is the TA's
-        "duration_s": float(data.get("duration_s") or 0.0),
-        "versions": [(plain_text(name), plain_text(version)) for name, version in (data.get("versions") or {}).items()],
+        "seed": "" if result.hidden else plain_text(result.seed),  # a hidden run's seed is the TA's
+        "duration_s": float(result.duration_s or 0.0),
+        "versions": [(plain_text(name), plain_text(version)) for name, version in (result.versions or {}).items()],
     }
 
 
-def question_view(question: dict) -> QuestionView:
+def question_view(question: QuestionResult) -> QuestionView:
     """A question's checks with failed ones first (stable within a status) and its layer table."""
-    checks = sorted((check_view(c) for c in question.get("checks", [])),
+    checks = sorted((check_view(c) for c in question.checks),
                     key=lambda check: STATUS_ORDER.get(check.status, len(STATUS_ORDER)))
     rows = sorted((c.details.layer_row for c in checks if c.details.layer_row), key=lambda row: natural_key(row.check_id))
-    score, max_score = float(question.get("score", 0)), float(question.get("max_score", 0))
     counts = {status: sum(1 for c in checks if c.status == status) for status in STATUS_ORDER}
-    return QuestionView(str(question.get("id", "?")), str(question.get("title", "")), score, max_score,
-                        percent(score, max_score), counts, checks, rows, plain_text(question.get("not_attempted") or ""))
+    return QuestionView(question.id, question.title, question.score, question.max_score,
+                        percent(question.score, question.max_score), counts, checks, rows,
+                        plain_text(question.not_attempted))
 
 
-def check_view(check: dict) -> CheckView:
-    status = str(check.get("status", "error"))
-    message = plain_text(check.get("message") or "")
+def check_view(check: CheckResult) -> CheckView:
+    """A check as the report shows it: unanswered and not-loaded checks (said once per question or at the top)
+    are labelled by their category and start collapsed."""
+    message = plain_text(check.message or "")
     headline = message.strip().splitlines()[0] if message.strip() else ""
     if len(headline) > HEADLINE_CHARS:
         headline = headline[:HEADLINE_CHARS] + "…"
     full = message if message.strip() != headline else ""
-    check_id = str(check.get("id", "?"))
-    label = _label(status, str(check.get("cause") or ""))
-    return CheckView(check_id, plain_text(check.get("title") or default_title(check_id)), label, status, float(check.get("score", 0)),
-                     float(check.get("max_score", 0)), bool(check.get("hidden")), headline, full,
-                     status in EXPANDED and label == status, check_details(check_id, check.get("details") or {}))
-
-
-def _label(status: str, cause: str) -> str:
-    """Unanswered and not-loaded checks are said once per question or at the top: they start collapsed."""
-    if status != "failed":
-        return status
-    if cause == NOT_GRADED_CAUSE:
-        return "not graded"
-    return "not attempted" if cause in UNANSWERED_CAUSES else status
+    return CheckView(check.id, plain_text(check.title or default_title(check.id)), check.category, check.status,
+                     float(check.score), float(check.max_score), bool(check.hidden), headline, full,
+                     check.status in EXPANDED and check.category == check.status,
+                     check_details(check.id, check.details or {}))
 
 
 def percent(score: float, max_score: float) -> float:

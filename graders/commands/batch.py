@@ -8,12 +8,10 @@ rerun grades only what changed, and a killed batch resumes where it stopped.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -25,10 +23,14 @@ from pathlib import Path
 from graders.core.options import GradingOptions
 from graders.core.paths import PROJECT_ROOT
 from graders.core.seeds import resolve_seed
-from graders.core.results import GradingResult, to_json, write_text_atomically
+from graders.core.results import GradingResult, read_json, write_json, write_text_atomically
 from graders.harness.run import grade_in_forked_process, grade_in_subprocess
 from graders.sandbox.isolation import refuse_unconfined_root
+from graders.similarity import find_similar
 from graders.submission.classfolder import SUBMISSION_SUFFIXES, Entry, discover, safe_name
+from reports.gradebook import gradebook_row, write_gradebook
+from reports.index import write_index
+from reports.similarity import similarity_view, write_similarity
 
 OUTPUT_FILES = ("results.json", "report.html", "gradescope.json")
 VERSIONED = ("graders", "reference", "reports")  # a change in any of these regrades everything
@@ -98,23 +100,20 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
     todo = [e for e in entries if not _is_current(out, e, version)]
     report = progress or ProgressLine(len(entries), already=len(entries) - len(todo))
     runner = _dask_runner(scheduler) if scheduler else _local_runner(workers)
-    for entry, outputs in runner(todo, options):
-        _store(out, entry, outputs, version)
-        report(entry.student_id)
-    results = [(e.student_id, _read_results(out, e)) for e in entries]
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".grading-") as scratch:  # beside OUT: outputs are moved
+        for entry, folder in runner(todo, options, Path(scratch)):
+            _store(out, entry, folder, version)
+            report(entry.student_id)
+    results = [(e.student_id, read_json(out / "students" / e.student_id / "results.json")) for e in entries]
     rows = [gradebook_row(student, result) for student, result in results]
     write_gradebook(out / "gradebook.csv", rows)
-    from reports.index import write_index
-
     write_index(out / "index.html", results, similarity=_similarity(class_dir, out, rubric) if similarity else None)
     return BatchSummary(rows, graded=len(todo), unchanged=len(entries) - len(todo))
 
 
 def _similarity(class_dir, out: Path, rubric: str | None):
     """The class's code-similarity view (also written as similarity.csv and similarity.html)."""
-    from graders.similarity import find_similar
-    from reports.similarity import similarity_view, write_similarity
-
     report = find_similar(class_dir=class_dir, rubric=rubric)
     write_similarity(report, out)
     return similarity_view(report)
@@ -169,53 +168,27 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, forked: bool = False) -> dict[str, str]:
-    """Grade one submission in its own `pytest graders` process; return its output files' texts.
+def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, forked: bool = False) -> None:
+    """Grade one submission in its own `pytest graders` process, writing its outputs into `out_dir`.
 
     Args:
         forked: fork the grading from a warm server that imported the graders once (this machine's
             batch), rather than start a new interpreter (a Dask worker's).
 
-    A grading that crashes or passes `options.timeout_s` still returns a results JSON that
-    says so (every gradebook row is accounted for).
+    A grading that crashes or passes `options.timeout_s` still writes a results JSON that says so
+    (every gradebook row is accounted for).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    grading = options.for_student(submission, out_dir)
     run = grade_in_forked_process if forked else grade_in_subprocess
-    graded = run(grading, timeout_s=options.timeout_s)
+    graded = run(options.for_student(submission, out_dir), timeout_s=options.timeout_s)
     if graded.timed_out:
         failure = f"grading took longer than {options.timeout_s:g} s and was stopped"
     elif graded.data is None:
         failure = f"grading crashed:\n{graded.output[-2000:]}"
     else:
-        failure = None
-    if failure:
-        result = GradingResult.unloadable(str(submission), failure, seed=options.grading.seed,
-                                          hidden=options.grading.hidden)
-        return {"results.json": json.dumps(to_json(result), indent=2)}
-    return {name: (out_dir / name).read_text(encoding="utf-8") for name in OUTPUT_FILES if (out_dir / name).exists()}
-
-
-def gradebook_row(student: str, result: dict | None) -> dict:
-    """One CSV row: id, total, max, status, then one column per question."""
-    if result is None:
-        return {"id": student, "total": 0, "max": 0, "status": "missing"}
-    row = {"id": student, "total": result.get("score", 0), "max": result.get("max_score", 0),
-           "status": "error" if result.get("error") else "not loaded" if (result.get("load") or {}).get("error")
-           else "graded"}
-    for question in result.get("questions", []):
-        row[question["id"]] = question["score"]
-    return row
-
-
-def write_gradebook(path: Path, rows: list[dict]) -> None:
-    """gradebook.csv, importable into an LMS: fixed columns first, then q1..q7 in order."""
-    questions = sorted({key for row in rows for key in row if re.fullmatch(r"q\d+", key)}, key=lambda q: int(q[1:]))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["id", "total", "max", "status", *questions], restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomically(path, buffer.getvalue())
+        return
+    write_json(GradingResult.unloadable(str(submission), failure, seed=options.grading.seed,
+                                       hidden=options.grading.hidden), out_dir / "results.json")
 
 
 class ProgressLine:
@@ -238,25 +211,29 @@ class ProgressLine:
 # -- runners: each yields (entry, outputs) as gradings finish ---------------------------------
 
 def _local_runner(workers: int):
-    def run(entries: list[Entry], options: BatchOptions):
-        with tempfile.TemporaryDirectory(prefix="hw3batch-") as scratch, \
-                ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(run_grading, e.path, Path(scratch) / e.student_id, options, forked=True): e
+    def run(entries: list[Entry], options: BatchOptions, scratch: Path):
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(run_grading, e.path, scratch / e.student_id, options, forked=True): e
                        for e in entries}
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                future.result()
+                entry = futures[future]
+                yield entry, scratch / entry.student_id
 
     return run
 
 
 def _dask_runner(address: str):
-    def run(entries: list[Entry], options: BatchOptions):
+    def run(entries: list[Entry], options: BatchOptions, scratch: Path):
         from distributed import Client, as_completed as dask_completed
 
         with Client(address) as client:
             futures = {client.submit(grade_bytes, e.path.name, pack(e.path), options, pure=False): e for e in entries}
             for future in dask_completed(futures):
-                yield futures[future], future.result()
+                entry, folder = futures[future], scratch / futures[future].student_id
+                for name, text in future.result().items():  # the outputs come back over the network as text
+                    write_text_atomically(folder / name, text)
+                yield entry, folder
 
     return run
 
@@ -278,15 +255,20 @@ def grade_bytes(name: str, data: bytes, options: BatchOptions) -> dict[str, str]
         suffix = Path(name).suffix if Path(name).suffix in SUBMISSION_SUFFIXES else ".zip"
         submission = Path(scratch) / f"{safe_name(Path(name).stem) or 'submission'}{suffix}"
         submission.write_bytes(data)
-        return run_grading(submission, Path(scratch) / "out", options)
+        folder = Path(scratch) / "out"
+        run_grading(submission, folder, options)
+        return {name: (folder / name).read_text(encoding="utf-8") for name in OUTPUT_FILES if (folder / name).exists()}
 
 
 # -- the output folder ------------------------------------------------------------------------
 
-def _store(out: Path, entry: Entry, outputs: dict[str, str], version: str) -> None:
+def _store(out: Path, entry: Entry, graded: Path, version: str) -> None:
+    """Move a grading's outputs from `graded` into the student's folder, then record what was graded."""
     folder = out / "students" / entry.student_id
-    for name, text in outputs.items():
-        write_text_atomically(folder / name, text)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUT_FILES:
+        if (graded / name).exists():
+            os.replace(graded / name, folder / name)  # the same file system (a folder in OUT): atomic
     # Written last: a batch killed before this line regrades this student on the next run.
     key = {"content": content_hash(entry.path), "grader": version, "source": str(entry.path)}
     write_text_atomically(folder / "meta.json", json.dumps(key, indent=2))
@@ -300,9 +282,3 @@ def _is_current(out: Path, entry: Entry, version: str) -> bool:
         return False
     return key.get("grader") == version and key.get("content") == content_hash(entry.path)
 
-
-def _read_results(out: Path, entry: Entry) -> dict | None:
-    try:
-        return json.loads((out / "students" / entry.student_id / "results.json").read_text())
-    except (OSError, ValueError):
-        return None

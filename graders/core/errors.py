@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from graders.core.results import FAILED, NOT_ATTEMPTED, NOT_GRADED
+
 
 class SubmissionError(Exception):
-    """Something about the submission makes a check fail; the message is for the student."""
+    """Something about the submission makes a check fail; the message is for the student.
+
+    `category` is how the failed check counts (README): failed, not attempted (no answer yet), or
+    not graded (the submission did not load); the check's result stores it when it is made.
+    """
+
+    category = FAILED
 
 
 class SubmissionLoadError(SubmissionError):
@@ -22,15 +30,21 @@ class SubmissionLoadError(SubmissionError):
 class NotLoaded(SubmissionLoadError):
     """A check that did not run because the whole submission could not be loaded (said once, at the top)."""
 
+    category = NOT_GRADED
+
 
 class MissingName(SubmissionError):
     """The submission does not define a function or global that the contract asks for."""
+
+    category = NOT_ATTEMPTED
 
 
 class UnusableName(MissingName):
     """The submission sets the name, but only in a way the grader cannot use: a statement the notebook filter
     skipped, or an import of a library the grader lacks. The question was attempted: it fails, it is not
     "not attempted"."""
+
+    category = FAILED
 
 
 class StudentException(SubmissionError):
@@ -39,6 +53,8 @@ class StudentException(SubmissionError):
 
 class NotAttempted(StudentException):
     """Student code raised NotImplementedError: the starter's stub was never filled in."""
+
+    category = NOT_ATTEMPTED
 
 
 class CallTimeout(SubmissionError):
@@ -55,6 +71,8 @@ class WrongType(SubmissionError):
 
 class Unanswered(WrongType):
     """A constant still holds the starter's placeholder (None, an empty table): the question was not answered."""
+
+    category = NOT_ATTEMPTED
 
 
 class CheckFailed(SubmissionError):

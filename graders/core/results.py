@@ -1,6 +1,8 @@
 """Grading results as dataclasses, and their JSON form (the contract of ../shared/DESIGN.md).
 
-Reports (HTML, Gradescope) are rendered from these objects, each by its own serialiser.
+Every renderer (terminal, HTML report, Gradescope, gradebook, class page) takes these objects; a
+results file is read back once, with `from_json`. A check's status and category are decided when
+its result is made and stored with it.
 """
 
 from __future__ import annotations
@@ -8,12 +10,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-STATUSES = ("passed", "failed", "error", "skipped")  # every value a check's `status` can take
-# The causes of a failure that mean "no answer yet" (errors.NotAttempted, Unanswered, MissingName).
-UNANSWERED_CAUSES = frozenset({"NotAttempted", "Unanswered", "MissingName"})
+from graders.core.isolation import Isolation
+
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+STATUSES = (PASSED, FAILED, ERROR, SKIPPED)  # every value a check's `status` can take
+# How a check counts: its status, with two kinds of failure told apart (errors.SubmissionError.category).
+NOT_ATTEMPTED, NOT_GRADED = "not attempted", "not graded"
+CATEGORIES = (PASSED, FAILED, ERROR, NOT_ATTEMPTED, NOT_GRADED, SKIPPED)
+# Results written before the category was stored: the causes that meant "no answer yet" / "not loaded".
+_UNANSWERED_CAUSES = frozenset({"NotAttempted", "Unanswered", "MissingName"})
 
 
 def default_title(check_id: str) -> str:
@@ -35,6 +43,21 @@ class CheckResult:
     duration_s: float = 0.0
     title: str = ""  # the check in words ("same padding, strided"); the id is its key
     cause: str = ""  # the error class of a failed check (CheckFailed, NotAttempted, CallTimeout, ...)
+    category: str = ""  # one of CATEGORIES, decided with the status (made from it when not given)
+    observations: dict = field(default_factory=dict)  # what the check measured, for judging it again
+
+    def __post_init__(self) -> None:
+        if not self.category:
+            self.category = _category_of_old(self.status, self.cause)
+
+
+def _category_of_old(status: str, cause: str) -> str:
+    """The category of a result that was made without one (a results file of an earlier version)."""
+    if status != FAILED:
+        return status
+    if cause == "NotLoaded":
+        return NOT_GRADED
+    return NOT_ATTEMPTED if cause in _UNANSWERED_CAUSES else FAILED
 
 
 @dataclass
@@ -50,13 +73,13 @@ class QuestionResult:
     @property
     def max_score(self) -> float:
         # Skipped checks (hidden ones in a student's run) are not part of the total.
-        return sum(check.max_score for check in self.checks if check.status != "skipped")
+        return sum(check.max_score for check in self.checks if check.status != SKIPPED)
 
     @property
     def not_attempted(self) -> str:
         """Why the question reads as not attempted (its stubs raise, its constants are placeholders), or ""."""
-        graded = [check for check in self.checks if check.status != "skipped"]
-        if not graded or any(check.cause not in UNANSWERED_CAUSES for check in graded):
+        graded = [check for check in self.checks if check.status != SKIPPED]
+        if not graded or any(check.category != NOT_ATTEMPTED for check in graded):
             return ""
         stubbed = next((c for c in graded if c.cause == "NotAttempted"), graded[0])
         return stubbed.message.splitlines()[0] if stubbed.message else "no answer"
@@ -67,7 +90,7 @@ class GradingResult:
     submission: str
     seed: int
     hidden: bool
-    isolation: str
+    isolation: Isolation  # a string is read with Isolation.parse
     dataset: dict
     duration_s: float
     questions: list[QuestionResult] = field(default_factory=list)
@@ -80,10 +103,14 @@ class GradingResult:
     error: str = ""  # the grading itself failed (a batch's crash or timeout): no check ran
     profile: dict = field(default_factory=dict)  # where the grading's seconds went (see GradingSession.profile)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.isolation, str):
+            self.isolation = Isolation.parse(self.isolation)
+
     @classmethod
     def unloadable(cls, submission: str, message: str, *, seed: int, hidden: bool) -> "GradingResult":
         """The result of a grading that produced none of its own (it crashed or timed out): score 0."""
-        return cls(submission=submission, seed=seed, hidden=hidden, isolation="unknown", dataset={},
+        return cls(submission=submission, seed=seed, hidden=hidden, isolation=Isolation("unknown"), dataset={},
                    duration_s=0.0, error=message, load={"error": message})
 
     @property
@@ -103,7 +130,7 @@ def to_json(result: GradingResult) -> dict:
         "max_score": result.max_score,
         "hidden": result.hidden,
         "seed": result.seed,
-        "isolation": result.isolation,
+        "isolation": str(result.isolation),
         "dataset": result.dataset,
         "duration_s": round(result.duration_s, 3),
         "questions": [
@@ -129,16 +156,32 @@ def to_json(result: GradingResult) -> dict:
 
 
 def from_json(data: dict) -> GradingResult:
-    """Rebuild a GradingResult from `to_json`'s output (the computed totals are recomputed)."""
+    """Rebuild a GradingResult from `to_json`'s output (the computed totals are recomputed).
+
+    A field that an earlier version, or a grading that crashed, left out takes its default.
+    """
+    known = {f.name for f in fields(CheckResult)}
     questions = [
-        QuestionResult(id=q["id"], title=q.get("title", q["id"]), checks=[CheckResult(**c) for c in q["checks"]])
-        for q in data["questions"]
+        QuestionResult(id=str(q.get("id", "?")), title=str(q.get("title") or q.get("id", "?")),
+                       checks=[CheckResult(**{key: value for key, value in c.items() if key in known})
+                               for c in q.get("checks", [])])
+        for q in data.get("questions", [])
     ]
-    fields = ("submission", "seed", "hidden", "isolation", "dataset", "duration_s")
-    extras = {key: data.get(key, {}) for key in ("load", "answers", "versions", "worker", "profile")}
-    return GradingResult(**{key: data[key] for key in fields}, questions=questions, **extras,
+    extras = {key: data.get(key) or {} for key in ("dataset", "load", "answers", "versions", "worker", "profile")}
+    return GradingResult(submission=str(data.get("submission", "")), seed=data.get("seed", 0),
+                         hidden=bool(data.get("hidden")), isolation=Isolation.parse(str(data.get("isolation") or
+                                                                                        "unknown")),
+                         duration_s=float(data.get("duration_s") or 0.0), questions=questions, **extras,
                          graded_questions=list(data.get("graded_questions", [])), partial=bool(data.get("partial")),
                          error=str(data.get("error", "")))
+
+
+def read_json(path: Path | str) -> GradingResult | None:
+    """The results file at `path`, or None when it is missing or not a results JSON."""
+    try:
+        return from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def write_json(result: GradingResult, path: Path | str) -> None:

@@ -11,16 +11,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from graders.core.errors import CheckFailed, HarnessError, NotLoaded, SubmissionError
-from graders.core.results import UNANSWERED_CAUSES, CheckResult, default_title
+from graders.core.errors import CheckFailed, HarnessError, SubmissionError
+from graders.core.results import ERROR, FAILED, NOT_ATTEMPTED, NOT_GRADED, PASSED, SKIPPED, CheckResult, default_title
 
 CHECK_KEY = pytest.StashKey["CheckContext"]()
 
-# What a check's outcome is called in the terminal: pytest's (category, letter, word).
-NOT_ATTEMPTED, NOT_GRADED = "not attempted", "not graded"
+# What a check's outcome is called in the terminal, by its category: pytest's (category, letter, word).
 TEST_STATUS = {
-    "failed": ("failed", "F", "FAILED"),
-    "error": ("error", "E", "GRADER ERROR"),
+    FAILED: ("failed", "F", "FAILED"),
+    ERROR: ("error", "E", "GRADER ERROR"),
     NOT_ATTEMPTED: (NOT_ATTEMPTED, "n", "NOT ATTEMPTED"),
     NOT_GRADED: (NOT_GRADED, "x", "NOT GRADED"),
 }
@@ -58,31 +57,23 @@ def context_of(item, rubric) -> CheckContext:
 
 def result_of(context: CheckContext, report, call) -> CheckResult | None:
     """The check's result from a pytest report (None for a phase that decides nothing)."""
-    def make(status: str, message: str, cause: str = "") -> CheckResult:
-        score = context.points if status == "passed" else 0.0
+    def make(status: str, message: str, cause: str = "", category: str = "") -> CheckResult:
+        score = context.points if status == PASSED else 0.0
         return CheckResult(context.id, status, score, context.points, message, context.hidden, context.details,
-                           round(context.duration_s, 3), title=context.title, cause=cause)
+                           round(context.duration_s, 3), title=context.title, cause=cause,
+                           category=category or status)
 
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        return make("skipped", reason.removeprefix("Skipped: "))
+        return make(SKIPPED, reason.removeprefix("Skipped: "))
     if report.when == "call" and report.passed:
-        return make("passed", "")
+        return make(PASSED, "")
     if not report.failed or call.excinfo is None:
         return None
     error = call.excinfo.value
     if isinstance(error, SubmissionError):
         if isinstance(error, CheckFailed) and error.diagnosis:
             context.details.setdefault("diagnosis", error.diagnosis)
-        return make("failed", str(error), type(error).__name__)
-    return make("error", GRADER_BUG.format(error=f"{type(error).__name__}: {error}"), type(error).__name__)
-
-
-def category(result: CheckResult) -> str:
-    """How the terminal counts the check: passed, failed, error, not attempted or not graded."""
-    if result.cause == NotLoaded.__name__:
-        return NOT_GRADED
-    if result.cause in UNANSWERED_CAUSES:
-        return NOT_ATTEMPTED
-    return result.status
+        return make(FAILED, str(error), type(error).__name__, error.category)
+    return make(ERROR, GRADER_BUG.format(error=f"{type(error).__name__}: {error}"), type(error).__name__)
 

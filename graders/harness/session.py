@@ -17,6 +17,7 @@ import pytest
 
 from graders.core.errors import SubmissionLoadError
 from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED
+from graders.core.isolation import NOT_LOADED, NOT_STARTED, Isolation
 from graders.core.options import GradingOptions, default_report_path
 from graders.core.results import CheckResult, GradingResult, QuestionResult, write_json
 from graders.questions import BY_ID
@@ -59,7 +60,7 @@ class GradingSession:
     deselected: int = 0  # checks left out by -k
     prepared: object = None  # the PreparedSubmission
     load_error: str = ""
-    isolation: str = "not started"
+    isolation: Isolation = NOT_STARTED
     load: dict = field(default_factory=dict)
     answers: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)
@@ -81,7 +82,7 @@ class GradingSession:
         except SubmissionLoadError as exc:
             self.load_error = f"the submission could not be loaded: {exc}"
             self.load = {"error": self.load_error}
-            self.isolation = "none (the submission did not load)"
+            self.isolation = NOT_LOADED
             return
         finally:
             self.profile["read_submission_s"] = round(time.perf_counter() - started, 3)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from graders.core.results import GradingResult
 
-UNCONFINED_ROOT = "unconfined root"  # graders.sandbox.isolation.UNCONFINED_ROOT, in the isolation string
-
 LABEL_WIDTH = 56
 
 
@@ -26,7 +24,7 @@ def summary_lines(result: GradingResult, *, report: Path, seed_note: str = "") -
             label += f": not attempted ({question.not_attempted})"
         lines.append(_row(label, question.score, question.max_score))
     lines.append(_row("total", result.score, result.max_score) + f"   (isolation: {result.isolation})")
-    if UNCONFINED_ROOT in result.isolation:
+    if result.isolation.unconfined_root:
         lines.append("WARNING: the submission ran as root without bubblewrap: its code could read, change or delete "
                      "anything on this machine. Install bubblewrap and regrade.")
     if result.partial:

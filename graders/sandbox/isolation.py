@@ -6,7 +6,7 @@ and, whoever starts the grader, an unprivileged worker: a root-started grader ru
 as root (it needs root to build the namespaces without a user namespace) and bubblewrap runs
 the worker through `setpriv` as an unprivileged user with no capability at all, so the worker
 can neither remount a read-only folder nor write a cgroup's limits. A plain process started
-by root is root: the isolation string says so ("process (unconfined root)").
+by root is root: the isolation says so (`Isolation.unconfined_root`, "process (unconfined root)").
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.core.errors import HarnessError
+from graders.core.isolation import BUBBLEWRAP, PROCESS, Isolation
 
-BUBBLEWRAP = "bubblewrap"
-PROCESS = "process"
 LEVELS = ("auto", BUBBLEWRAP, PROCESS)
-UNCONFINED_ROOT = "unconfined root"  # appended to "process" when the grader (and so the worker) is root
 NOBODY = 65534
 # Without a user namespace (bubblewrap run by root), so that the worker can become another user.
 _NAMESPACES_AS_ROOT = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try")
@@ -79,13 +77,9 @@ def choose_level(requested: str, uid: int = NOBODY) -> str:
     return PROCESS
 
 
-def describe(level: str, *, cgroup: bool) -> str:
-    """The results JSON's `isolation`: the level first, "+cgroup", and "(unconfined root)" where it applies.
-
-    Readers take the level with `isolation.partition("+")[0].split(" ")[0]`.
-    """
-    text = f"{level}+cgroup" if cgroup else level
-    return f"{text} ({UNCONFINED_ROOT})" if level == PROCESS and running_as_root() else text
+def describe(level: str, *, cgroup: bool) -> Isolation:
+    """What ran: the level, whether a cgroup capped it, and whether it was a plain process started by root."""
+    return Isolation(level, cgroup=cgroup, unconfined_root=level == PROCESS and running_as_root())
 
 
 def unconfined_root_warning() -> str:

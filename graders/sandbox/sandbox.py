@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from graders.core.errors import (CallTimeout, HarnessError, MissingName, NotAttempted, StudentException,
                                     SubmissionError, SubmissionLoadError, UnusableName, WorkerCrashed, WrongType)
+from graders.core.isolation import Isolation
 from graders.inside import wire
 from graders.sandbox import isolation as confine
 from graders.sandbox import workdir
@@ -150,8 +151,8 @@ class Sandbox:
         return str(self._shared[key])
 
     @property
-    def isolation_description(self) -> str:
-        """What the results JSON records (see isolation.describe)."""
+    def isolation_description(self) -> Isolation:
+        """What ran, as the results record it (see isolation.describe)."""
         return confine.describe(self.isolation, cgroup=self.used_cgroup)
 
     def output_tail(self, limit: int = 2000) -> str:

@@ -48,3 +48,34 @@ def test_report_escapes_everything_a_student_wrote():
     assert "&lt;script&gt;" in html
     assert "Total: 1 / 2" in html
     assert html.index("q5.conv.same") < html.index("q5.conv.valid"), "failed checks come first"
+
+
+def test_a_check_stores_its_category_and_observations_and_old_files_read_back():
+    from graders.core.isolation import Isolation
+
+    result = sample_result()
+    check = CheckResult("q5.table.layer1", "failed", 0.0, 1.0, "no answer yet", cause="Unanswered",
+                        category="not attempted", observations={"actual": None, "expected": [[256, 256, 64], 1792]})
+    result.questions[0].checks.append(check)
+    data = to_json(result)
+    assert data["questions"][0]["checks"][-1]["category"] == "not attempted"
+    assert from_json(data).questions[0].checks[-1].observations == check.observations
+    old = json.loads(json.dumps(data))
+    for entry in old["questions"][0]["checks"]:
+        entry.pop("category"), entry.pop("observations")
+    old["questions"][0]["checks"].append({"id": "q5.conv.dilated", "status": "failed", "score": 0.0, "max_score": 1.0,
+                                          "message": "x", "cause": "NotLoaded"})
+    categories = [c.category for c in from_json(old).questions[0].checks]
+    assert categories == ["passed", "failed", "skipped", "not attempted", "not graded"]
+    assert isinstance(from_json(data).isolation, Isolation) and data["isolation"] == "process"
+
+
+def test_isolation_is_a_value_with_one_string_form():
+    from graders.core.isolation import Isolation
+
+    for text in ("bubblewrap+cgroup", "bubblewrap", "process+cgroup", "process", "process (unconfined root)",
+                 "process+cgroup (unconfined root)", "none (the submission did not load)", "unknown"):
+        assert str(Isolation.parse(text)) == text
+    assert Isolation.parse("process+cgroup (unconfined root)") == Isolation("process", cgroup=True,
+                                                                           unconfined_root=True)
+    assert Isolation.parse("bubblewrap+cgroup").confined and not Isolation.parse("process").confined

@@ -310,15 +310,13 @@ CLASS_PROBE = """(() => {
 })()"""
 
 
-def class_result(score: float, diagnosis: str | None, note: str = "") -> dict:
-    from graders.core.results import to_json
-
+def class_result(score: float, diagnosis: str | None, note: str = "") -> GradingResult:
     checks = [CheckResult("q6.train.output", "failed" if diagnosis else "passed", 0.0 if diagnosis else 2.0, 2.0,
                           "y differs", details={"diagnosis": diagnosis} if diagnosis else {}, cause="CheckFailed"),
               CheckResult("q6.inference", "passed", score, score)]
     result = GradingResult(submission=note or "s", seed=1, hidden=False, isolation="bubblewrap", dataset={},
                            duration_s=1.0, questions=[QuestionResult("q6", "BatchNorm", checks)])
-    return to_json(result)
+    return result
 
 
 def test_class_page_opens_with_students_sorts_without_script_and_lists_common_mistakes(browser, tmp_path):
