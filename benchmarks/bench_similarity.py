@@ -96,7 +96,6 @@ def main() -> None:
 
 def parts(folder: Path) -> None:
     """Where the seconds go: reading and fingerprinting, then comparing, for one run."""
-    from graders.submission.classfolder import discover
     from graders.core.rubric import Rubric
     from graders.similarity.boilerplate import boilerplate_kgrams
     from graders.similarity.compare import common_cutoff, compare
@@ -104,6 +103,7 @@ def parts(folder: Path) -> None:
     from graders.similarity.fingerprint import fingerprint
     from graders.similarity.normalise import token_streams
     from graders.similarity.report import SimilaritySettings
+    from graders.submission.classfolder import discover
 
     settings = Rubric.load().section("similarity", SimilaritySettings)
     boilerplate = boilerplate_kgrams(k=settings.k, max_tokens=settings.max_tokens)

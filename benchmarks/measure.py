@@ -9,15 +9,23 @@ from pathlib import Path
 
 from graders.core.options import GradingOptions
 from graders.harness.run import grade_in_subprocess
-from graders.sandbox.direct import ENABLE as DIRECT_SWITCH
+
+DIRECT_SWITCH = "HW3_BENCHMARK_DIRECT"  # benchmarks/direct.py's ENABLE (not imported: it imports the harness)
+PLUGINS = ("-p", "benchmarks.profile")  # the outputs' own seconds in the profile
+DIRECT = ("-p", "benchmarks.direct")  # the checks run in the grading process
 
 
 def grade_once(submission: Path, questions: list[str], *, isolation: str = "auto", hidden: bool = False,
                seed: int | None = None, select: str | None = None) -> tuple[float, dict]:
-    """Wall seconds and results JSON of one `pytest graders` run on `submission`, as a student or TA starts it."""
+    """Wall seconds and results JSON of one `pytest graders` run on `submission`, as a student or TA starts it.
+
+    `isolation="direct"` grades in the grading process itself (benchmarks/direct.py, a pytest plugin).
+    """
+    direct = isolation == "direct"
     options = GradingOptions(submission=str(submission), questions=tuple(questions), threads=os.cpu_count() or 1,
-                             isolation=isolation, hidden=hidden, seed=seed, select=select, extra_args=("-q",))
-    env = {DIRECT_SWITCH: "1"} if isolation == "direct" else {}
+                             isolation="process" if direct else isolation, hidden=hidden, seed=seed, select=select,
+                             extra_args=("-q", *PLUGINS, *(DIRECT if direct else ())))
+    env = {DIRECT_SWITCH: "1"} if direct else {}
     started = time.perf_counter()
     graded = grade_in_subprocess(options, timeout_s=3600, env=env)
     if graded.data is None:

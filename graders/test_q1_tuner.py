@@ -14,12 +14,8 @@ from dataclasses import dataclass
 import pytest
 
 from graders.core.compare import as_number
-from graders.core.errors import (CheckFailed, NotAttempted, StudentException, SubmissionError, WrongType,
-                                    require)
-from graders.questions.q1 import effects
-from graders.questions.q1 import points
-from graders.questions.q1 import space
-from graders.questions.q1 import training
+from graders.core.errors import CheckFailed, NotAttempted, StudentException, SubmissionError, WrongType, require
+from graders.questions.q1 import effects, points, space, training
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,7 @@ import pytest
 
 from graders.core.compare import as_array, as_int
 from graders.core.errors import NotAttempted, StudentException, SubmissionError, WrongType, require
-from graders.questions.q7 import cnn_training
-from graders.questions.q7 import heatmaps
-from graders.questions.q7 import pictures
-from graders.questions.q7 import reference_model
-from graders.questions.q7 import variants
+from graders.questions.q7 import cnn_training, heatmaps, pictures, reference_model, variants
 
 Q = "q7"
 REFERENCE_PARAMS = 130_890

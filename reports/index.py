@@ -12,8 +12,17 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from graders.core.results import (ERROR, FAILED, NOT_ATTEMPTED, NOT_GRADED, SKIPPED, CheckResult, GradingResult,
-                                  default_title, write_text_atomically)
+from graders.core.results import (
+    ERROR,
+    FAILED,
+    NOT_ATTEMPTED,
+    NOT_GRADED,
+    SKIPPED,
+    CheckResult,
+    GradingResult,
+    default_title,
+    write_text_atomically,
+)
 from reports.render import _ENVIRONMENT
 
 BINS = 10

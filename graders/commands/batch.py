@@ -22,8 +22,8 @@ from pathlib import Path
 
 from graders.core.options import GradingOptions
 from graders.core.paths import PROJECT_ROOT
-from graders.core.seeds import resolve_seed
 from graders.core.results import GradingResult, read_json, write_json, write_text_atomically
+from graders.core.seeds import resolve_seed
 from graders.harness.run import grade_in_forked_process, grade_in_subprocess
 from graders.sandbox.isolation import refuse_unconfined_root
 from graders.similarity import find_similar
@@ -225,7 +225,8 @@ def _local_runner(workers: int):
 
 def _dask_runner(address: str):
     def run(entries: list[Entry], options: BatchOptions, scratch: Path):
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
 
         with Client(address) as client:
             futures = {client.submit(grade_bytes, e.path.name, pack(e.path), options, pure=False): e for e in entries}

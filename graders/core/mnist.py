@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import math
 import importlib.metadata
+import math
 import os
 import tempfile
 import zipfile

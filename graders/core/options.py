@@ -17,7 +17,6 @@ from pathlib import Path
 from graders.core.paths import GRADERS_DIR, PROJECT_ROOT
 
 ISOLATIONS = ("auto", "bubblewrap", "process")
-BENCHMARK_ISOLATION = "direct"  # benchmarks only (graders.sandbox.direct)
 PYTEST, GRADE, BATCH = "pytest", "grade", "batch"  # where an option is given: `pytest graders`, `hw3grade grade|batch`
 
 

@@ -16,12 +16,14 @@ import zlib
 import numpy as np
 import pytest
 
-from graders.harness import checks
-from graders.harness.checks import CHECK_KEY, CheckContext
 from graders.core.errors import HarnessError, NotLoaded
 from graders.core.options import GradingOptions, add_to_pytest, from_pytest
+from graders.core.rubric import Rubric
 from graders.core.seeds import resolve_seed
+from graders.harness import checks, outputs
+from graders.harness.checks import CHECK_KEY, CheckContext
 from graders.harness.session import SESSION_KEY, GradingSession
+from graders.harness.student import open_sandbox
 
 CHECK_MARKER = ("check(id, title=None): the rubric check this grader test is; the id's {fields} are filled "
                 "from the test's parameters, the title names it in reports")
@@ -59,8 +61,6 @@ def pytest_collection_modifyitems(session, config, items):
     grading = config.stash[SESSION_KEY]
     if not grading.options.submission:
         raise pytest.UsageError("--submission is required to grade, e.g. pytest graders --submission my_hw3.ipynb")
-    from graders.core.rubric import Rubric
-
     try:
         grading.rubric = Rubric.load(grading.options.rubric)
         contexts = [checks.context_of(item, grading.rubric) for item in found]
@@ -157,8 +157,6 @@ def check_rng(seed: int, check_id: str) -> np.random.Generator:
 @pytest.fixture(scope="session")
 def student(grading):
     """The submission, loaded into its sandbox worker (started on the first call)."""
-    from graders.harness.student import open_sandbox
-
     handle = open_sandbox(grading)
     grading.isolation = handle.isolation_description
     yield handle
@@ -175,8 +173,8 @@ def pytest_sessionfinish(session, exitstatus):
     grading = session.config.stash.get(SESSION_KEY, None)
     if grading is None or not grading.results:
         return
-    grading.write_outputs(duration_s=time.perf_counter() - grading.started)
-    session.exitstatus = grading.exit_code(int(exitstatus))
+    outputs.write_outputs(grading, duration_s=time.perf_counter() - grading.started)
+    session.exitstatus = outputs.exit_code(grading, int(exitstatus))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -184,6 +182,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if grading is None or not grading.results:
         return
     terminalreporter.section("HW3 score")
-    for line in grading.summary_lines():
+    for line in outputs.summary_lines(grading):
         alarm = line.startswith(("WARNING", "NOT GRADED"))
         terminalreporter.write_line(line, red=alarm, bold=alarm)

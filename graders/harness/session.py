@@ -1,50 +1,25 @@
-"""One grading run: its options and seed, the submission and its sandbox, and the outputs at the end.
+"""One grading run's state: its options and seed, the submission and its sandbox, the checks' results.
 
-`plugin.py` keeps one `GradingSession` per pytest run and calls these methods; they are kept
-apart so the plugin stays a thin layer over pytest.
+`plugin.py` keeps one `GradingSession` per pytest run and records into it; `outputs.py` turns it
+into the result and writes the outputs at the end.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import platform
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from graders.core.errors import SubmissionLoadError
-from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED
 from graders.core.isolation import NOT_LOADED, NOT_STARTED, Isolation
-from graders.core.options import GradingOptions, default_report_path
-from graders.core.results import CheckResult, GradingResult, QuestionResult, write_json
-from graders.questions import BY_ID
+from graders.core.mnist import load_mnist
+from graders.core.options import GradingOptions
+from graders.core.results import CheckResult
+from graders.submission.loader import prepare_submission
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
-# The worker never needs these; under bubblewrap they are replaced by empty folders.
-HIDDEN_FROM_WORKER = ("reference", "graders", "tests", "submissions", "reports", "benchmarks", ".git")
-PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy", "scikit-learn", "pytest")
-
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    """rubric.toml [sandbox]: timeouts and limits of one submission's worker."""
-
-    call_timeout_s: float  # one plain call into student code, or a read of a global
-    probe_timeout_s: float  # a probe whose grader sets no timeout of its own
-    load_timeout_s: float  # importing the submission
-    cpu_seconds: int  # CPU time of one worker over its whole life
-    memory_gib: float  # per worker, the upper bound of its memory cap (cgroup; address-space rlimit)
-    memory_share: float  # share of the machine's memory that all parallel workers together may use
-    file_mib: float  # largest file the student's code may write
-    open_files: int
-    threads: int  # per worker: TensorFlow intra-op and BLAS threads
-    processes: int  # processes and threads of one worker (a cgroup cap)
-    scratch_mib: float  # each writable folder of the worker under bubblewrap
-    reply_mib: float  # largest reply the grading process reads back from the worker
-    worker_uid: int  # the unprivileged user the worker runs as under bubblewrap when the grader is root
 
 
 @dataclass
@@ -66,15 +41,13 @@ class GradingSession:
     dataset: dict = field(default_factory=dict)
     worker: dict = field(default_factory=dict)
     rubric: object = None
-    profile: dict = field(default_factory=dict)  # where this grading's seconds went (benchmarks/bench.py prints it)
+    profile: dict = field(default_factory=dict)  # where this grading's seconds went (see `mark`)
     _split: object = None
 
     # -- the submission and its sandbox ---------------------------------------------------
 
     def prepare(self) -> None:
         """Read and parse the submission (nothing of it runs); record why, if it cannot be loaded."""
-        from graders.submission.loader import prepare_submission
-
         self.mark("collection_s")
         started = time.perf_counter()
         try:
@@ -108,64 +81,28 @@ class GradingSession:
     def mnist(self):
         """The MNIST split of this run, loaded once."""
         if self._split is None:
-            from graders.core.mnist import load_mnist
-
             self._split = load_mnist(seed=self.seed, source=self.options.mnist)
             self.dataset = self._split.describe()
         return self._split
 
-    # -- results ----------------------------------------------------------------------------
+    def dataset_description(self) -> dict:
+        """{"source", "n_train", "n_test"} of this run's MNIST, {} when it cannot be had."""
+        try:
+            return self.dataset or self.mnist().describe()
+        except Exception:  # noqa: BLE001 - the description is informative only; a data error shows in q1/q7
+            return {}
+
+    # -- what was graded ----------------------------------------------------------------------
 
     def graded_questions(self) -> list[str]:
-        return sorted({check_id.partition(".")[0] for check_id in self.collected}, key=_natural_key)
+        return sorted({check_id.partition(".")[0] for check_id in self.collected}, key=natural_key)
 
     def is_partial(self) -> bool:
         """Only some questions or checks were graded, so the total is not the submission's grade."""
         every_question = {q for q in (self.rubric.questions() if self.rubric else [])}
         return bool(self.deselected) or set(self.graded_questions()) != every_question
 
-    def build_result(self, *, duration_s: float) -> GradingResult:
-        """Group the recorded checks by question (q1 ... q7) into a GradingResult."""
-        questions: dict[str, QuestionResult] = {}
-        for check_id, check in self.results.items():  # in the order the checks ran
-            question = check_id.partition(".")[0]
-            if question not in questions:
-                declared = BY_ID[question].title if question in BY_ID else None
-                questions[question] = QuestionResult(id=question, title=self.rubric.title(question, default=declared))
-            questions[question].checks.append(check)
-        return GradingResult(
-            submission=str(self.options.submission), seed=self.seed, hidden=self.options.hidden,
-            isolation=self.isolation, dataset=self.dataset or self._dataset_description(), duration_s=duration_s,
-            questions=[questions[q] for q in sorted(questions, key=_natural_key)], load=self.load,
-            answers=self.answers, worker=self.worker, versions=package_versions(),
-            graded_questions=self.graded_questions(), partial=self.is_partial())
-
-    def report_path(self) -> Path:
-        if self.options.report_path:
-            return Path(self.options.report_path)
-        partial = tuple(self.graded_questions()) if self.is_partial() else ()
-        return default_report_path(self.options.submission, partial_questions=partial)
-
-    def write_outputs(self, *, duration_s: float) -> GradingResult:
-        """Write every output the run asked for: JSON, HTML report (always), Gradescope."""
-        from reports.gradescope import write_gradescope
-        from reports.render import write_fallback_report, write_report
-
-        started = time.perf_counter()
-        result = self.build_result(duration_s=duration_s)
-        if self.options.json_path:
-            write_json(result, self.options.json_path)
-        try:
-            write_report(result, self.report_path())
-        except Exception:
-            write_fallback_report(result, self.report_path())  # a report is always written; then fail loudly
-            raise
-        if self.options.gradescope_path:
-            write_gradescope(result, self.options.gradescope_path)
-        if self.options.json_path:  # rewritten with the profile completed: the outputs' own cost included
-            result.profile = self.finished_profile(outputs_s=time.perf_counter() - started)
-            write_json(result, self.options.json_path)
-        return result
+    # -- where the seconds went ------------------------------------------------------------------
 
     def mark(self, phase: str) -> None:
         """Record the seconds since the previous mark (the first: since the grading process started) as `phase`."""
@@ -174,41 +111,16 @@ class GradingSession:
         self.profile.setdefault(phase, round(now - previous, 3))
         self.profile["_last"] = now
 
-    def finished_profile(self, *, outputs_s: float) -> dict:
-        """The profile as the results JSON records it."""
+    def finished_profile(self) -> dict:
+        """The profile as the results JSON records it: each phase, and the checks' seconds by question."""
         import sys
 
+        seconds: dict[str, float] = {}
+        for check in self.results.values():
+            question = check.id.partition(".")[0]
+            seconds[question] = round(seconds.get(question, 0.0) + check.duration_s, 3)
         profile = {key: value for key, value in self.profile.items() if not key.startswith("_")}
-        return {**profile, "outputs_s": round(outputs_s, 3),
-                "grader_imported_tensorflow": "tensorflow" in sys.modules,
-                "checks_by_question_s": _seconds_by_question(self.results.values())}
-
-    def exit_code(self, pytest_status: int) -> int:
-        """README "Exit codes": all passed, some failed, not loaded, grader error (pytest's own kept)."""
-        statuses = {check.status for check in self.results.values()}
-        if self.load_error:
-            return EXIT_NOT_LOADED
-        if "error" in statuses or pytest_status not in (0, 1):
-            return pytest_status if pytest_status not in (0, 1) else EXIT_GRADER_ERROR
-        return EXIT_SOME_FAILED if "failed" in statuses else EXIT_ALL_PASSED
-
-    def summary_lines(self) -> list[str]:
-        """The terminal's HW3 section: the load error once, one line per question, the total."""
-        from graders.harness.summary import summary_lines
-
-        return summary_lines(self.build_result(duration_s=0.0), report=self.report_path(),
-                             seed_note=self._seed_note())
-
-    def _seed_note(self) -> str:
-        if self.seed_source == "fresh":
-            return "a fresh secret seed, recorded in the results JSON only"
-        return ""
-
-    def _dataset_description(self) -> dict:
-        try:
-            return self.mnist().describe()
-        except Exception:  # noqa: BLE001 - the description is informative only; a data error shows in q1/q7
-            return {}
+        return {**profile, "grader_imported_tensorflow": "tensorflow" in sys.modules, "checks_by_question_s": seconds}
 
 
 def _process_started() -> float:
@@ -225,23 +137,6 @@ def _process_started() -> float:
         return time.perf_counter()
 
 
-def _seconds_by_question(checks) -> dict:
-    seconds: dict[str, float] = {}
-    for check in checks:
-        question = check.id.partition(".")[0]
-        seconds[question] = round(seconds.get(question, 0.0) + check.duration_s, 3)
-    return seconds
-
-
-def package_versions() -> dict:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def _natural_key(check_id: str):
+def natural_key(check_id: str):
+    """"q10" after "q9"."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", check_id)]

@@ -1,30 +1,94 @@
-"""The student's sandbox as graders use it: configured from the rubric, reporting back to the session."""
+"""The student's sandbox as graders use it: configured from the rubric, speaking to the student.
+
+The sandbox raises what happened (graders/sandbox/failures.py); `StudentSandbox` turns it into the
+student's `SubmissionError` (harness/failures.py), refuses a name the submission defines twice, and
+tells its grading session when the submission's top level cannot be run.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass
+
 from graders.core.contract import ANSWERS
 from graders.core.errors import SubmissionError, SubmissionLoadError
-from graders.core.options import BENCHMARK_ISOLATION
 from graders.core.paths import PROJECT_ROOT
 from graders.core.seeds import worker_seed
-from graders.sandbox.direct import DirectSandbox
-from graders.sandbox.sandbox import Sandbox, SandboxConfig
+from graders.harness.failures import student_error
+from graders.inside.wire import FrameLimits
+from graders.sandbox import cgroup
+from graders.sandbox.failures import LoadFailed, SandboxFailure
+from graders.sandbox.isolation import Limits
+from graders.sandbox.sandbox import REPLY_LIMITS, Sandbox, SandboxConfig
+from graders.submission.explain import locate_problems
 
 MAX_ANSWER_CHARS = 20_000
+# The worker never needs these; under bubblewrap they are replaced by empty folders.
+HIDDEN_FROM_WORKER = ("reference", "graders", "tests", "submissions", "reports", "benchmarks", ".git")
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """rubric.toml [sandbox]: timeouts and limits of one submission's worker."""
+
+    call_timeout_s: float  # one plain call into student code, or a read of a global
+    probe_timeout_s: float  # a probe whose grader sets no timeout of its own
+    load_timeout_s: float  # importing the submission
+    cpu_seconds: int  # CPU time of one worker over its whole life
+    memory_gib: float  # per worker, the upper bound of its memory cap (cgroup; address-space rlimit)
+    memory_share: float  # share of the machine's memory that all parallel workers together may use
+    file_mib: float  # largest file the student's code may write
+    open_files: int
+    threads: int  # per worker: TensorFlow intra-op and BLAS threads
+    processes: int  # processes and threads of one worker (a cgroup cap)
+    scratch_mib: float  # each writable folder of the worker under bubblewrap
+    reply_mib: float  # largest reply the grading process reads back from the worker
+    worker_uid: int  # the unprivileged user the worker runs as under bubblewrap when the grader is root
 
 
 class StudentSandbox(Sandbox):
-    """A Sandbox that tells its grading session when the submission's top level cannot be run."""
+    """A Sandbox whose failures are the student's errors, with messages written for the student."""
 
     session = None  # the GradingSession, set by open_sandbox
 
-    def _ensure_started(self) -> None:
+    @property
+    def load_problems(self) -> list[dict]:
+        """What failed while the worker ran the submission's top level, placed in the student's cells and lines."""
+        return locate_problems(self.prepared, self.worker_problems)
+
+    def call(self, name: str, *args, timeout: float | None = None, **kwargs):
+        with self._in_words(name):
+            return super().call(name, *args, timeout=timeout, **kwargs)
+
+    def get(self, name: str, *, timeout: float | None = None):
+        with self._in_words(name):
+            return super().get(name, timeout=timeout)
+
+    def probe(self, module: str, name: str, *, needs: tuple[str, ...] = (), timeout: float | None = None, **kwargs):
+        with self._in_words(*needs):
+            return super().probe(module, name, needs=needs, timeout=timeout, **kwargs)
+
+    def share_file(self, source) -> str:
+        with self._in_words():
+            return super().share_file(source)
+
+    @contextlib.contextmanager
+    def _in_words(self, *names: str):
+        """Refuse a name defined twice; say a sandbox failure to the student (and a failed load to the session)."""
         try:
-            super()._ensure_started()
-        except SubmissionLoadError as exc:
-            if self.session is not None:
-                self.session.worker_failed_to_load(str(exc))
-            raise
+            for name in names:
+                self._check_name(name)  # a failed load first: it is said once, at the top
+                conflict = self.prepared.conflicts.get(name)
+                if conflict:
+                    raise SubmissionLoadError(f"`{name}` is defined in both {conflict[0]} and {conflict[1]}; keep "
+                                              "one definition")
+            yield
+        except SandboxFailure as failure:
+            error = student_error(failure, self.prepared, load_problems=self.load_problems,
+                                  load_timeout_s=self.config.load_timeout_s)
+            if isinstance(failure, LoadFailed) and self.session is not None:
+                self.session.worker_failed_to_load(str(error))
+            raise error from None
 
     def collect_answers(self) -> dict:
         """The free-text ANSWERS, for manual grading ({} when there are none)."""
@@ -39,25 +103,17 @@ class StudentSandbox(Sandbox):
         return {str(key): str(value)[:MAX_ANSWER_CHARS] for key, value in answers.items()}
 
 
-class DirectStudentSandbox(DirectSandbox, StudentSandbox):
-    """Benchmark only (see graders.sandbox.direct)."""
-
-
-def open_sandbox(session) -> StudentSandbox:
+def open_sandbox(session, kind: type[StudentSandbox] = StudentSandbox) -> StudentSandbox:
     """The (not yet started) sandbox of the session's prepared submission."""
-    from graders.harness.session import SandboxSettings
-
     settings = session.rubric.section("sandbox", SandboxSettings)
-    direct = session.options.isolation == BENCHMARK_ISOLATION
-    kind = DirectStudentSandbox if direct else StudentSandbox
     sandbox = kind(session.prepared, seed=worker_seed(session.seed),
-                   config=sandbox_config(settings, isolation="process" if direct else session.options.isolation,
+                   config=sandbox_config(settings, isolation=session.options.isolation,
                                          threads=session.options.threads, parallel=session.options.parallel))
     sandbox.session = session
     return sandbox
 
 
-def sandbox_config(settings, *, isolation: str, threads: int | None, parallel: int = 1) -> SandboxConfig:
+def sandbox_config(settings: SandboxSettings, *, isolation: str, threads: int | None, parallel: int = 1) -> SandboxConfig:
     """The worker's timeouts and limits from the rubric's [sandbox] section.
 
     Args:
@@ -65,13 +121,7 @@ def sandbox_config(settings, *, isolation: str, threads: int | None, parallel: i
             worker's memory cap is the machine's memory × `memory_share` / `parallel`, at most the
             rubric's `memory_gib`, so that a batch never exceeds the machine.
     """
-    from graders.harness.session import HIDDEN_FROM_WORKER
-    from graders.inside.wire import FrameLimits
-    from graders.sandbox.cgroup import machine_memory_bytes
-    from graders.sandbox.isolation import Limits
-    from graders.sandbox.sandbox import REPLY_LIMITS
-
-    share = machine_memory_bytes() * settings.memory_share / max(1, parallel)
+    share = cgroup.machine_memory_bytes() * settings.memory_share / max(1, parallel)
     memory = int(min(settings.memory_gib * 2**30, share))
     limits = Limits(cpu_seconds=settings.cpu_seconds, processes=settings.processes,
                     scratch_bytes=int(settings.scratch_mib * 2**20), memory_bytes=memory,

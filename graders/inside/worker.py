@@ -140,7 +140,7 @@ def _load_units(config: dict, namespace: dict, *, loading=None, imports: list | 
     submission_dir = SUBMISSION_DIR = config["submission_dir"]
     # Appended, not prepended: a student's numpy.py must not shadow the real numpy.
     sys.path.append(submission_dir)
-    if not config.get("in_process"):  # in_process: the benchmark's raw-compute baseline (direct.py)
+    if not config.get("in_process"):  # in_process: the benchmark's raw-compute baseline (benchmarks/direct.py)
         os.chdir(config["scratch_dir"])
         _install_guards()
     _seed(config["seed"])

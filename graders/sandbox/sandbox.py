@@ -2,8 +2,9 @@
 
 A `Sandbox` owns one worker process for one submission. It is started lazily, restarted
 after a crash or a timeout (in a fresh folder each time), and every failure of student code
-becomes a `SubmissionError` with a message written for the student. A function that ran out
-of time fails its later calls at once, with the same message: a hang costs one timeout.
+raises a `SandboxFailure` (sandbox/failures.py) that says what happened; the grading side words
+it for the student (harness/student.py). A function that ran out of time fails its later calls
+at once, with the same failure: a hang costs one timeout.
 """
 
 from __future__ import annotations
@@ -20,17 +21,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graders.core.errors import (CallTimeout, HarnessError, MissingName, NotAttempted, StudentException,
-                                    SubmissionError, SubmissionLoadError, UnusableName, WorkerCrashed, WrongType)
+from graders.core.errors import HarnessError
 from graders.core.isolation import Isolation
 from graders.inside import wire
 from graders.sandbox import isolation as confine
 from graders.sandbox import workdir
 from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.channel import Channel, Closed, Expired
-from graders.sandbox.outcomes import describe_request, exit_code_soon, exit_reason, peak_rss_of
-from graders.submission.explain import (locate, locate_problems, missing_name_message, relocate_traceback,
-                                        skipped_hint)
+from graders.sandbox.failures import (
+    Crashed,
+    LoadFailed,
+    Missing,
+    NotPlainData,
+    PlantedFile,
+    Raised,
+    Request,
+    SandboxFailure,
+    TimedOut,
+    UnreadableReply,
+    WrongReply,
+)
+from graders.sandbox.outcomes import exit_code_soon, peak_rss_of, signal_of_wrapped
 
 if TYPE_CHECKING:
     from graders.submission.loader import PreparedSubmission
@@ -72,7 +83,7 @@ class Sandbox:
         self.seed = seed
         self.config = config
         self.isolation = confine.choose_level(config.isolation, config.limits.uid)
-        self.load_problems: list[dict] = []
+        self.worker_problems: list = []  # what failed while the worker ran the top level, as it reported it
         self.names: list[str] = []
         self.starts = 0
         self.load_seconds = 0.0
@@ -83,9 +94,9 @@ class Sandbox:
         self._channel: Channel | None = None
         self._cgroup: WorkerCgroup | None = None
         self._baseline_processes = 0
-        self._load_failure: str | None = None
+        self.load_failure: LoadFailed | None = None
         self._loading_at: tuple[str, int] | None = None  # the top-level statement the worker is running
-        self._timed_out: dict[tuple, tuple[float, str]] = {}  # request key -> (budget, message)
+        self._timed_out: dict[tuple, TimedOut] = {}  # request key -> its timeout
         self._shared: dict[tuple, Path] = {}  # grader files in the current worker's inputs
         self._request_id = 0
         self._output = collections.deque()
@@ -103,7 +114,7 @@ class Sandbox:
             The plain-data result (numbers, strings, lists, tuples, dicts, ndarrays).
 
         Raises:
-            SubmissionError: missing name, student exception, timeout, crash, non-plain result.
+            SandboxFailure: missing name, student exception, timeout, crash, non-plain result.
         """
         self._check_name(name)
         request = {"op": "call", "name": name, "args": list(args), "kwargs": kwargs}
@@ -146,8 +157,7 @@ class Sandbox:
                 self._shared[key] = workdir.copy_in(source, self._workdir / "inputs", unique)
             except FileExistsError:  # planted by a worker that can write its folder (process isolation)
                 self._kill()
-                raise WorkerCrashed(f"the worker put a file where the grader shares {name} with it; it was "
-                                    "restarted") from None
+                raise PlantedFile(Request("share"), name=name) from None
         return str(self._shared[key])
 
     @property
@@ -178,15 +188,15 @@ class Sandbox:
     def _request(self, request: dict, budget: float):
         key = (request["op"], request.get("module"), request["name"])
         expired = self._timed_out.get(key)
-        if expired is not None and budget <= expired[0]:
-            raise CallTimeout(expired[1])  # it hung before: no second wait, no restart for it
+        if expired is not None and budget <= expired.budget_s:
+            raise TimedOut(expired.request, budget_s=expired.budget_s)  # it hung before: no second wait or restart
         self._ensure_started()
         self._request_id += 1
         request.update(seed=self.seed, id=self._request_id)
         try:
-            reply = self._exchange(request, budget, what=describe_request(request))
-        except CallTimeout as exc:
-            self._timed_out[key] = (budget, str(exc))
+            reply = self._exchange(request, budget)
+        except TimedOut as exc:
+            self._timed_out[key] = exc
             raise
         if self._cgroup is not None and len(self._cgroup.pids()) > self._baseline_processes:
             self._kill()  # the call left processes behind (a daemon, a fork): none may outlive it
@@ -194,8 +204,13 @@ class Sandbox:
             return reply.get("value")
         raise self._error_from_reply(request, reply)
 
-    def _exchange(self, request: dict, timeout: float, *, what: str, on_loading=None) -> dict:
-        """Send `request` and read its reply, both within `timeout` (decoding included)."""
+    def _exchange(self, request: dict, timeout: float, *, on_loading=None) -> dict:
+        """Send `request` and read its reply, both within `timeout` (decoding included).
+
+        Raises:
+            TimedOut, Crashed, UnreadableReply, WrongReply: the worker is killed (restarted on the next request).
+        """
+        asked = Request.of(request)
         deadline = time.monotonic() + timeout
         try:
             frame = wire.encode(request)
@@ -209,43 +224,35 @@ class Sandbox:
                 reply = self._channel.receive(deadline, self.config.reply_limits)
         except Expired:
             self._kill()
-            raise CallTimeout(f"{what} ran longer than {timeout:g} s and was stopped") from None
+            raise TimedOut(asked, budget_s=timeout) from None
         except Closed:
-            raise self._crashed(what) from None
+            raise self._crashed(asked) from None
         except wire.WireError as exc:
             self._kill()
-            raise WrongType(f"{what}: the result could not be read back ({exc}); the worker was restarted") from None
+            raise UnreadableReply(asked, reason=str(exc)) from None
         if not isinstance(reply, dict) or reply.get("id") != request.get("id"):
             self._kill()
-            raise WorkerCrashed(f"{what}: the worker's reply did not answer this request (does the code write to "
-                                "the grader's pipe?); the worker was restarted")
+            raise WrongReply(asked)
         return reply
 
-    def _error_from_reply(self, request: dict, reply: dict) -> SubmissionError:
+    def _error_from_reply(self, request: dict, reply: dict) -> SandboxFailure:
+        asked = Request.of(request)
         kind = reply.get("kind")
         if kind == "missing":
-            name = str(reply.get("name") or request.get("name"))
-            is_global = request["op"] == "get"
-            unusable = skipped_hint(self.prepared, name, is_global=is_global, load_problems=self.load_problems)
-            message = missing_name_message(self.prepared, name, detail=str(reply.get("message") or ""),
-                                           is_global=is_global, load_problems=self.load_problems)
-            return (UnusableName if unusable else MissingName)(message)
+            return Missing(asked, name=str(reply.get("name") or request.get("name")),
+                           detail=str(reply.get("message") or ""))
         if kind == "type":
-            return WrongType(f"{describe_request(request)}: {reply.get('message')}")
-        if reply.get("error_type") == "NotImplementedError":  # the starter's stub, never filled in
-            return NotAttempted(f"{describe_request(request)} raises NotImplementedError")
-        message = f"{describe_request(request)} raised {reply.get('message')}"
-        if reply.get("error_type") == "MemoryError":
-            message += f" (the sandbox allows {self._memory_cap()} of memory per worker)"
-        hint = skipped_hint(self.prepared, reply.get("missing_name"), load_problems=self.load_problems)
-        trace = relocate_traceback(self.prepared, str(reply.get("traceback") or ""))[-2000:]
-        return StudentException(message + (f"\n{hint}" if hint else "") + (f"\n{trace}" if trace else ""))
+            return NotPlainData(asked, message=str(reply.get("message")))
+        missing = reply.get("missing_name")
+        return Raised(asked, error_type=str(reply.get("error_type") or ""), message=str(reply.get("message")),
+                      traceback=str(reply.get("traceback") or ""), missing_name=missing if isinstance(missing, str)
+                      else None, memory_cap_bytes=self.config.limits.memory_bytes)
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def _ensure_started(self) -> None:
-        if self._load_failure is not None:
-            raise SubmissionLoadError(self._load_failure)
+        if self.load_failure is not None:
+            raise self.load_failure
         if self._process is not None and self._process.poll() is None:
             return
         self._start()
@@ -281,32 +288,20 @@ class Sandbox:
         started = time.perf_counter()
         self._loading_at = None
         try:
-            hello = self._exchange(config, self.config.load_timeout_s, what="loading the submission",
-                                   on_loading=self._note_loading)
-        except CallTimeout:
-            self._load_failure = self._load_timeout_message()
-            raise SubmissionLoadError(self._load_failure) from None
-        except SubmissionError as exc:
-            self._load_failure = f"the submission could not be loaded: {exc}"
-            raise SubmissionLoadError(self._load_failure) from None
+            hello = self._exchange(config, self.config.load_timeout_s, on_loading=self._note_loading)
+        except SandboxFailure as exc:
+            self.load_failure = LoadFailed(Request("load"), cause=exc, loading_at=self._loading_at)
+            raise self.load_failure from None
         self.load_seconds += time.perf_counter() - started
         self._baseline_processes = len(self._cgroup.pids()) if self._cgroup else 0
         problems = hello.get("problems")
-        self.load_problems = locate_problems(self.prepared, problems if isinstance(problems, list) else [])
+        self.worker_problems = problems if isinstance(problems, list) else []
         names = hello.get("names")
         self.names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
     def _note_loading(self, where) -> None:
         if isinstance(where, dict) and isinstance(where.get("filename"), str) and type(where.get("line")) is int:
             self._loading_at = (where["filename"], where["line"])
-
-    def _load_timeout_message(self) -> str:
-        running = ""
-        if self._loading_at is not None:
-            running = f", while running {locate(self.prepared, *self._loading_at, quote=True)}"
-        return (f"loading the submission took longer than {self.config.load_timeout_s:g} s{running}: does it train "
-                "or search at the top level? Move that into a function (in a .py file, or under "
-                "`if __name__ == \"__main__\":`)")
 
     def peak_rss_bytes(self) -> int:
         """The largest resident memory any worker of this sandbox has reached so far."""
@@ -334,18 +329,14 @@ class Sandbox:
             self._channel.close()
             self._channel = None
 
-    def _crashed(self, what: str) -> WorkerCrashed:
+    def _crashed(self, request: Request) -> Crashed:
         code = exit_code_soon(self._process)
+        if self.isolation == confine.BUBBLEWRAP:
+            code = signal_of_wrapped(code)
         out_of_memory = self._cgroup is not None and self._cgroup.out_of_memory_kills() > 0
         self._kill()
-        tail = self.output_tail(600).strip()
-        output = f"\nLast output:\n{tail}" if tail else ""
-        reason = (f"it ran out of memory: the sandbox allows {self._memory_cap()} per worker, and the kernel "
-                  "stopped it there" if out_of_memory else exit_reason(code, self.isolation))
-        return WorkerCrashed(f"{what}: {reason}{output}")
-
-    def _memory_cap(self) -> str:
-        return f"{self.config.limits.memory_bytes / 2**30:.1f} GiB"
+        return Crashed(request, exit_code=code, out_of_memory=out_of_memory,
+                       memory_cap_bytes=self.config.limits.memory_bytes, output_tail=self.output_tail(600).strip())
 
     def _drain_output(self, stream) -> None:
         # Keep only a bounded tail, so a submission that floods its output cannot exhaust memory.
@@ -356,13 +347,9 @@ class Sandbox:
                 while self._output_size > OUTPUT_TAIL_BYTES and len(self._output) > 1:
                     self._output_size -= len(self._output.popleft())
 
-    # -- messages -----------------------------------------------------------------------
+    # -- names ------------------------------------------------------------------------------
 
     def _check_name(self, name: str) -> None:
-        if self._load_failure is not None:
-            raise SubmissionLoadError(self._load_failure)
-        conflict = self.prepared.conflicts.get(name)
-        if conflict:
-            raise SubmissionLoadError(
-                f"`{name}` is defined in both {conflict[0]} and {conflict[1]}; keep one definition"
-            )
+        """A request after a failed load fails the same way, without a new worker."""
+        if self.load_failure is not None:
+            raise self.load_failure

@@ -10,10 +10,11 @@ import ast
 import functools
 
 from graders.questions import QUESTIONS
+from graders.questions.starter import starter_notebook
 from graders.similarity.extract import QuestionCode, definition_of, import_aliases, with_text
 from graders.similarity.fingerprint import all_kgrams
 from graders.similarity.normalise import token_streams
-from graders.questions.starter import starter_notebook
+
 
 def starter_sources() -> list[str]:
     """The code cells of the starter notebook, and the handed-out code with its module's imports."""

@@ -6,7 +6,7 @@ import pytest
 
 from graders.core.errors import HarnessError
 from graders.core.rubric import Rubric
-from graders.harness.session import SandboxSettings
+from graders.harness.student import SandboxSettings
 
 RUBRIC = """
 [sandbox]

@@ -7,12 +7,12 @@ import types
 
 import pytest
 
-from graders.harness.checks import CheckContext, result_of
 from graders.core.errors import CheckFailed, NotAttempted
 from graders.core.exits import EXIT_USAGE
 from graders.core.results import STATUSES
 from graders.core.rubric import DEFAULT_RUBRIC
 from graders.core.seeds import worker_seed
+from graders.harness.checks import CheckContext, result_of
 from tests.grading import PROJECT, REFERENCE, run_grader
 
 DESIGN_FIELDS = {"submission": str, "score": float, "max_score": float, "hidden": bool, "seed": int,

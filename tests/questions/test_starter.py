@@ -7,11 +7,11 @@ import sys
 import nbformat
 import pytest
 
-from graders.questions import starter as template
-from graders.questions.starter import build_template, question_stubs, starter_notebook
-from graders.questions import CONTRACT, reference_path
 from graders.core.errors import HarnessError
+from graders.questions import CONTRACT, reference_path
+from graders.questions import starter as template
 from graders.questions.q1.space import SPACE
+from graders.questions.starter import build_template, question_stubs, starter_notebook
 from graders.submission.loader import prepare_submission
 from graders.submission.python import defined_names
 from reference import q5_shapes

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graders.harness.checks import CheckContext
 from graders.core.errors import (
     MissingName,
     NotAttempted,
     StudentException,
     SubmissionError,
 )
-from graders.harness.plugin import check_rng
 from graders.core.rubric import Rubric
+from graders.harness.checks import CheckContext
+from graders.harness.plugin import check_rng
 
 
 class FakeStudent:

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from graders import test_q5_shapes as grader
-from graders.harness.checks import CheckContext
 from graders.core.errors import SubmissionError
+from graders.harness.checks import CheckContext
 from reference.q5_shapes import (
     LAYER_TABLE,
     conv_output_size,

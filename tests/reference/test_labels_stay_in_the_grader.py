@@ -13,8 +13,8 @@ from graders import test_q1_tuner as q1
 from graders import test_q3_regressor as q3
 from graders.core.mnist import load_mnist
 from graders.core.options import GradingOptions
-from graders.core.seeds import DEFAULT_SEED
 from graders.core.rubric import Rubric
+from graders.core.seeds import DEFAULT_SEED
 from graders.harness.run import grade
 from tests.grading import REFERENCE
 

@@ -16,11 +16,9 @@ import numpy as np
 import pytest
 
 from graders import test_q1_tuner as grader
-from graders.harness.checks import CheckContext
 from graders.core.errors import CheckFailed, MissingName
-from graders.questions.q1 import effects
-from graders.questions.q1 import points
-from graders.questions.q1 import space
+from graders.harness.checks import CheckContext
+from graders.questions.q1 import effects, points, space
 from tests.grading import PROJECT, run_grader, sample_path
 
 DESIGN = PROJECT.parent / "shared" / "DESIGN.md"

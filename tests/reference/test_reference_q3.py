@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from graders import test_q3_regressor as grader
-from graders.core.seeds import DEFAULT_SEED
 from graders.core.rubric import Rubric
+from graders.core.seeds import DEFAULT_SEED
 
 SETTINGS = Rubric.load().section("q3", grader.Settings)
 

@@ -13,12 +13,14 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from graders import test_q7_gradcam as grader  # noqa: E402
-from graders.questions.q7 import variants  # noqa: E402
-from graders.questions.q7 import heatmaps
-from graders.questions.q7 import reference_model  # noqa: E402
 from graders.core.mnist import load_mnist  # noqa: E402
-from graders.inside.probes import q7 as probes  # noqa: E402
 from graders.core.rubric import Rubric  # noqa: E402
+from graders.inside.probes import q7 as probes  # noqa: E402
+from graders.questions.q7 import (
+    heatmaps,
+    reference_model,  # noqa: E402
+    variants,  # noqa: E402
+)
 from reference.q7_gradcam import build_mnist_cnn, grad_cam  # noqa: E402
 
 # Keras' own saving code trips NumPy 2's copy= deprecation; the students' Grad-CAM idiom passes a

@@ -20,9 +20,9 @@ import pytest
 
 from graders import test_q1_tuner as q1
 from graders import test_q3_regressor as q3
-from graders.harness.checks import CheckContext
 from graders.core.errors import SubmissionError
 from graders.core.rubric import Rubric
+from graders.harness.checks import CheckContext
 from tests.grading import SAMPLES
 from tests.reference.in_process import FakeStudent, to_plain
 

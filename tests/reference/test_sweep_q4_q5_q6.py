@@ -30,10 +30,10 @@ from tests.reference.in_process import (
     rubric_settings,
     run_checks,
 )
+from tests.reference.test_grading_q5 import EXPECTED_FAILURES as Q5_EXPECTED
 
 # The checks each known mistake loses are written out once, in the fast tests of each question.
 from tests.reference.test_reference_q4 import EXPECTED_FAILURES as Q4_EXPECTED
-from tests.reference.test_grading_q5 import EXPECTED_FAILURES as Q5_EXPECTED
 from tests.reference.test_reference_q6 import (
     EXPECTED_FAILURES as Q6_EXPECTED,
 )

@@ -20,9 +20,11 @@ import pytest  # noqa: E402
 from graders import test_q7_gradcam as grader  # noqa: E402
 from graders.core.mnist import load_mnist  # noqa: E402
 from graders.core.rubric import Rubric  # noqa: E402
-from graders.questions.q7 import heatmaps  # noqa: E402
-from graders.questions.q7 import reference_model  # noqa: E402
-from graders.questions.q7 import variants  # noqa: E402
+from graders.questions.q7 import (
+    heatmaps,  # noqa: E402
+    reference_model,  # noqa: E402
+    variants,  # noqa: E402
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy")]
 

@@ -9,8 +9,7 @@ import pytest
 from graders.commands.batch import grade_class
 from graders.core.errors import HarnessError
 from graders.core.rubric import Rubric
-from graders.harness.session import SandboxSettings
-from graders.harness.student import sandbox_config
+from graders.harness.student import SandboxSettings, sandbox_config
 from graders.sandbox import cgroup, isolation, workdir
 from graders.sandbox.isolation import BUBBLEWRAP, PROCESS, Limits
 from graders.sandbox.sandbox import INSIDE_DIR

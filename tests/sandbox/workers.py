@@ -6,9 +6,9 @@ import textwrap
 import pytest
 
 from graders.core.paths import PROJECT_ROOT
-from graders.harness.session import HIDDEN_FROM_WORKER
+from graders.harness.student import HIDDEN_FROM_WORKER, StudentSandbox
 from graders.sandbox.isolation import BUBBLEWRAP, PROCESS, bubblewrap_works
-from graders.sandbox.sandbox import Sandbox, SandboxConfig
+from graders.sandbox.sandbox import SandboxConfig
 from graders.submission.loader import prepare_submission
 
 LEVELS = [PROCESS, pytest.param(BUBBLEWRAP, marks=pytest.mark.skipif(not bubblewrap_works(),
@@ -56,5 +56,5 @@ def make_sandbox(tmp_path, source=STUDENT, *, level=PROCESS, name="hw3.py", **co
     path = tmp_path / name
     path.write_text(textwrap.dedent(source))
     hidden = tuple(PROJECT_ROOT / folder for folder in HIDDEN_FROM_WORKER)
-    return Sandbox(prepare_submission(path), seed=7,
+    return StudentSandbox(prepare_submission(path), seed=7,
                    config=SandboxConfig(isolation=level, hidden_paths=hidden, **config))

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import nbformat
 
-
 MB = 2**20
 
 

@@ -15,7 +15,6 @@ from graders.core.errors import SubmissionLoadError
 from graders.submission.loader import LoaderLimits, prepare_submission
 from tests.submission.files import assert_compiles
 
-
 # --- property: bad input only ever raises SubmissionLoadError ------------------------------------
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -14,7 +14,6 @@ from graders.core.errors import SubmissionLoadError
 from graders.submission.loader import LoaderLimits, prepare_submission
 from tests.submission.files import MB, write_notebook, write_zip
 
-
 # --- zips --------------------------------------------------------------------------------------
 
 

@@ -171,7 +171,8 @@ def test_load_problems_of_each_notebook_are_located_by_cell(case):
 @pytest.mark.slow  # starts workers; the colab notebook imports Keras in its worker
 def test_the_worker_loads_notebooks_without_their_experiments_and_messages_name_cells(tmp_path):
     from graders.core.errors import MissingName, StudentException
-    from graders.sandbox.sandbox import Sandbox, SandboxConfig
+    from graders.harness.student import StudentSandbox as Sandbox  # the sandbox as graders use it
+    from graders.sandbox.sandbox import SandboxConfig
 
     def sandbox(name):
         prepared = prepare_submission(write(tmp_path / f"{name}.ipynb", NOTEBOOKS[name]))

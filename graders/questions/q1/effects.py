@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from graders.questions.q1 import points
-from graders.questions.q1 import space
+from graders.questions.q1 import points, space
 
 
 @dataclass(frozen=True)
