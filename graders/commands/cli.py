@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from graders.commands.batch import grade_class
+from graders.core.errors import HarnessError
 from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED, EXIT_USAGE
 from graders.core.options import BATCH, GRADE, GradingOptions, add_to_argparse
+from graders.harness.run import grade as run_grading
+from graders.questions.starter import build_template
+from graders.similarity import find_similar
+from reports.similarity import write_similarity
 
 EXIT_CODES = (f"exit codes: {EXIT_ALL_PASSED} every check passed; {EXIT_SOME_FAILED} graded, some checks failed; "
               f"{EXIT_NOT_LOADED} the submission could not be loaded; {EXIT_GRADER_ERROR} a grader error")
@@ -18,16 +24,11 @@ def grade(**values) -> int:
     Args:
         values: `GradingOptions` fields by name (None: the default), as the grade command parses them.
     """
-    from graders.harness.run import grade as run_grading
-
     return run_grading(GradingOptions.from_values(values)).exit_code
 
 
 def batch(**options) -> int:
     """Grade a class folder (see graders.commands.batch.grade_class); 0 unless the batch itself failed."""
-    from graders.commands.batch import grade_class
-    from graders.core.errors import HarnessError
-
     try:
         summary = grade_class(**options)
     except (HarnessError, FileNotFoundError, ValueError) as refused:  # e.g. root without bubblewrap
@@ -39,9 +40,6 @@ def batch(**options) -> int:
 
 def similarity(*, class_dir: str, out: str, rubric: str | None = None) -> int:
     """Compare a class folder's submissions question by question; write similarity.csv and similarity.html."""
-    from graders.similarity import find_similar
-    from reports.similarity import write_similarity
-
     report = find_similar(class_dir=class_dir, rubric=rubric)
     csv_path, html_path = write_similarity(report, out)
     print(f"{report.describe()}\nwrote {csv_path} and {html_path}")
@@ -50,8 +48,6 @@ def similarity(*, class_dir: str, out: str, rubric: str | None = None) -> int:
 
 def template(*, out: str) -> int:
     """Write the starter notebook."""
-    from graders.questions.starter import build_template
-
     print(f"wrote {build_template(path=out)}")
     return 0
 

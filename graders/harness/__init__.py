@@ -1,3 +1,3 @@
-"""The grading process's machinery: options, the pytest plugin and session, the rubric, the contract,
-comparisons and errors, results, and MNIST. The sandbox is in `graders.sandbox`, the code that runs
-beside the student's in `graders.inside`, question-specific helpers in `graders.questions`."""
+"""The pytest layer of a grading: the plugin, the run's session and outputs, the checks, the student's sandbox
+as graders use it (and the words for what happened in it), the one way to run a grading, the terminal summary.
+The base modules are in `graders.core`, the questions in `graders.questions`."""
