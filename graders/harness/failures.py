@@ -44,7 +44,8 @@ _SIGNALS = {
 }
 
 
-def student_error(failure: SandboxFailure, prepared, *, load_problems: list[dict], load_timeout_s: float) -> SubmissionError:
+def student_error(failure: SandboxFailure, prepared, *, load_problems: list[dict],
+                  load_timeout_s: float) -> SubmissionError:
     """The student's error for `failure`, of the class that decides how the check counts.
 
     Args:

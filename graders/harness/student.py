@@ -113,7 +113,8 @@ def open_sandbox(session, kind: type[StudentSandbox] = StudentSandbox) -> Studen
     return sandbox
 
 
-def sandbox_config(settings: SandboxSettings, *, isolation: str, threads: int | None, parallel: int = 1) -> SandboxConfig:
+def sandbox_config(settings: SandboxSettings, *, isolation: str, threads: int | None,
+                   parallel: int = 1) -> SandboxConfig:
     """The worker's timeouts and limits from the rubric's [sandbox] section.
 
     Args:

@@ -24,23 +24,10 @@ from typing import TYPE_CHECKING
 from graders.core.errors import HarnessError
 from graders.core.isolation import Isolation
 from graders.inside import wire
+from graders.sandbox import failures, workdir
 from graders.sandbox import isolation as confine
-from graders.sandbox import workdir
 from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.channel import Channel, Closed, Expired
-from graders.sandbox.failures import (
-    Crashed,
-    LoadFailed,
-    Missing,
-    NotPlainData,
-    PlantedFile,
-    Raised,
-    Request,
-    SandboxFailure,
-    TimedOut,
-    UnreadableReply,
-    WrongReply,
-)
 from graders.sandbox.outcomes import exit_code_soon, peak_rss_of, signal_of_wrapped
 
 if TYPE_CHECKING:
@@ -94,9 +81,9 @@ class Sandbox:
         self._channel: Channel | None = None
         self._cgroup: WorkerCgroup | None = None
         self._baseline_processes = 0
-        self.load_failure: LoadFailed | None = None
+        self.load_failure: failures.LoadFailed | None = None
         self._loading_at: tuple[str, int] | None = None  # the top-level statement the worker is running
-        self._timed_out: dict[tuple, TimedOut] = {}  # request key -> its timeout
+        self._timed_out: dict[tuple, failures.TimedOut] = {}  # request key -> its timeout
         self._shared: dict[tuple, Path] = {}  # grader files in the current worker's inputs
         self._request_id = 0
         self._output = collections.deque()
@@ -157,7 +144,7 @@ class Sandbox:
                 self._shared[key] = workdir.copy_in(source, self._workdir / "inputs", unique)
             except FileExistsError:  # planted by a worker that can write its folder (process isolation)
                 self._kill()
-                raise PlantedFile(Request("share"), name=name) from None
+                raise failures.PlantedFile(failures.Request("share"), name=name) from None
         return str(self._shared[key])
 
     @property
@@ -189,13 +176,14 @@ class Sandbox:
         key = (request["op"], request.get("module"), request["name"])
         expired = self._timed_out.get(key)
         if expired is not None and budget <= expired.budget_s:
-            raise TimedOut(expired.request, budget_s=expired.budget_s)  # it hung before: no second wait or restart
+            # It hung before: no second wait, no restart for it.
+            raise failures.TimedOut(expired.request, budget_s=expired.budget_s)
         self._ensure_started()
         self._request_id += 1
         request.update(seed=self.seed, id=self._request_id)
         try:
             reply = self._exchange(request, budget)
-        except TimedOut as exc:
+        except failures.TimedOut as exc:
             self._timed_out[key] = exc
             raise
         if self._cgroup is not None and len(self._cgroup.pids()) > self._baseline_processes:
@@ -208,9 +196,10 @@ class Sandbox:
         """Send `request` and read its reply, both within `timeout` (decoding included).
 
         Raises:
-            TimedOut, Crashed, UnreadableReply, WrongReply: the worker is killed (restarted on the next request).
+            TimedOut, Crashed, UnreadableReply, WrongReply (sandbox/failures.py): the worker is killed
+                (restarted on the next request).
         """
-        asked = Request.of(request)
+        asked = failures.Request.of(request)
         deadline = time.monotonic() + timeout
         try:
             frame = wire.encode(request)
@@ -224,27 +213,27 @@ class Sandbox:
                 reply = self._channel.receive(deadline, self.config.reply_limits)
         except Expired:
             self._kill()
-            raise TimedOut(asked, budget_s=timeout) from None
+            raise failures.TimedOut(asked, budget_s=timeout) from None
         except Closed:
             raise self._crashed(asked) from None
         except wire.WireError as exc:
             self._kill()
-            raise UnreadableReply(asked, reason=str(exc)) from None
+            raise failures.UnreadableReply(asked, reason=str(exc)) from None
         if not isinstance(reply, dict) or reply.get("id") != request.get("id"):
             self._kill()
-            raise WrongReply(asked)
+            raise failures.WrongReply(asked)
         return reply
 
-    def _error_from_reply(self, request: dict, reply: dict) -> SandboxFailure:
-        asked = Request.of(request)
+    def _error_from_reply(self, request: dict, reply: dict) -> failures.SandboxFailure:
+        asked = failures.Request.of(request)
         kind = reply.get("kind")
         if kind == "missing":
-            return Missing(asked, name=str(reply.get("name") or request.get("name")),
+            return failures.Missing(asked, name=str(reply.get("name") or request.get("name")),
                            detail=str(reply.get("message") or ""))
         if kind == "type":
-            return NotPlainData(asked, message=str(reply.get("message")))
+            return failures.NotPlainData(asked, message=str(reply.get("message")))
         missing = reply.get("missing_name")
-        return Raised(asked, error_type=str(reply.get("error_type") or ""), message=str(reply.get("message")),
+        return failures.Raised(asked, error_type=str(reply.get("error_type") or ""), message=str(reply.get("message")),
                       traceback=str(reply.get("traceback") or ""), missing_name=missing if isinstance(missing, str)
                       else None, memory_cap_bytes=self.config.limits.memory_bytes)
 
@@ -289,8 +278,8 @@ class Sandbox:
         self._loading_at = None
         try:
             hello = self._exchange(config, self.config.load_timeout_s, on_loading=self._note_loading)
-        except SandboxFailure as exc:
-            self.load_failure = LoadFailed(Request("load"), cause=exc, loading_at=self._loading_at)
+        except failures.SandboxFailure as exc:
+            self.load_failure = failures.LoadFailed(failures.Request("load"), cause=exc, loading_at=self._loading_at)
             raise self.load_failure from None
         self.load_seconds += time.perf_counter() - started
         self._baseline_processes = len(self._cgroup.pids()) if self._cgroup else 0
@@ -329,13 +318,13 @@ class Sandbox:
             self._channel.close()
             self._channel = None
 
-    def _crashed(self, request: Request) -> Crashed:
+    def _crashed(self, request: failures.Request) -> failures.Crashed:
         code = exit_code_soon(self._process)
         if self.isolation == confine.BUBBLEWRAP:
             code = signal_of_wrapped(code)
         out_of_memory = self._cgroup is not None and self._cgroup.out_of_memory_kills() > 0
         self._kill()
-        return Crashed(request, exit_code=code, out_of_memory=out_of_memory,
+        return failures.Crashed(request, exit_code=code, out_of_memory=out_of_memory,
                        memory_cap_bytes=self.config.limits.memory_bytes, output_tail=self.output_tail(600).strip())
 
     def _drain_output(self, stream) -> None:
