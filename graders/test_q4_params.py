@@ -1,30 +1,24 @@
 """q4: parameter counts of CNN and RNN layers: fixed edge cases, then random configurations from the seed.
 
-Every input the contract allows is drawn (a Conv2D kernel_size as an int and as a (kh, kw) pair);
-the fixed cases make sure each known mistake (graders/questions/q4/mistakes.py) shows on every seed, and a failure
-names the mistake the answers match.
+Every input the contract allows is drawn (a Conv2D kernel_size as an int and as a (kh, kw) pair), and
+defaults are exercised by leaving them out (`use_bias`, `reset_after`); the fixed cases make sure each
+known mistake (graders/questions/q4/mistakes.py) shows on every seed. Each check observes the student's,
+the reference's and the known mistakes' counts (graders/core/expect.py); its judge names the mistake
+the answers match.
 """
-
-from dataclasses import dataclass
 
 import pytest
 
 from graders.core.errors import StudentException
-from graders.core.expect import diagnosis_from, expect_cases
-from graders.questions.q4.mistakes import KNOWN_MISTAKES
-from reference import q4_params as ref
+from graders.core.expect import observe_int_cases
+from graders.questions.q4.judges import Settings
 
-
-@dataclass(frozen=True)
-class Settings:
-    """rubric.toml [q4]."""
-
-    cases: int  # random configurations per check, after the fixed ones
+Q = "q4"
 
 
 @pytest.fixture(scope="module")
 def settings(rubric) -> Settings:
-    return rubric.section("q4", Settings)
+    return rubric.section(Q, Settings)
 
 
 def _size(rng, low=1, high=256):
@@ -39,8 +33,9 @@ def _kernel(rng):
 
 
 def _conv2d_case(rng):
-    return {"kernel_size": _kernel(rng), "in_channels": _size(rng), "filters": _size(rng),
-            "use_bias": bool(rng.integers(2))}
+    case = {"kernel_size": _kernel(rng), "in_channels": _size(rng), "filters": _size(rng)}
+    use_bias = int(rng.integers(3))  # False, True, or left out (the default, True)
+    return case if use_bias == 2 else {**case, "use_bias": bool(use_bias)}
 
 
 def _recurrent_case(rng):
@@ -48,7 +43,12 @@ def _recurrent_case(rng):
 
 
 def _gru_case(reset_after):
-    return lambda rng: {**_recurrent_case(rng), "reset_after": reset_after}
+    """reset_after=True is also left out (Keras' default) as often as it is given."""
+    def draw(rng):
+        case = _recurrent_case(rng)
+        return case if reset_after and rng.random() < 0.5 else {**case, "reset_after": reset_after}
+
+    return draw
 
 
 def _textbook():
@@ -57,35 +57,33 @@ def _textbook():
     return [{"input_dim": a, "units": b} for a, b in cases]
 
 
-# Fixed cases of each check: every known mistake is wrong on at least one of them.
+# Fixed cases of each check: every known mistake is wrong on at least one of them, and every default
+# is left out at least once where it changes the count.
 FIXED = {
     "conv2d_params": [
         {"kernel_size": 3, "in_channels": 3, "filters": 64, "use_bias": True},  # 1792
         {"kernel_size": (3, 5), "in_channels": 2, "filters": 4, "use_bias": False},  # a pair, no bias: 120
         {"kernel_size": (1, 7), "in_channels": 16, "filters": 8, "use_bias": True},
         {"kernel_size": 5, "in_channels": 6, "filters": 10, "use_bias": False},
+        {"kernel_size": (2, 3), "in_channels": 4, "filters": 5},  # use_bias left out: its default, True
     ],
     "dense_params": [{"in_features": 784, "units": 10}, {"in_features": 1, "units": 5}, {"in_features": 64, "units": 1}],
     "simple_rnn_params": _textbook(),
     "lstm_params": _textbook(),
-    "gru_params.reset_after": [{**case, "reset_after": True} for case in _textbook()],
+    "gru_params.reset_after": [{**case, "reset_after": True} for case in _textbook()] + _textbook()[:2],
     "gru_params.reset_before": [{**case, "reset_after": False} for case in _textbook()],
 }
 
 
-def _expect(student, rng, settings, check, name, draw, fixed_key=None):
+def _observe(student, trusted, rng, settings, check, name, draw, fixed_key=None):
     cases = FIXED[fixed_key or name] + [draw(rng) for _ in range(settings.cases)]
-    notes: list[str] = []
-    expect_cases(student, name, getattr(ref, name), cases, notes=notes,
-                 diagnose=diagnosis_from(KNOWN_MISTAKES[name]))
-    if notes:
-        check.details["representations"] = notes
+    check.observe("int_cases", **observe_int_cases(student, trusted, Q, name, cases))
 
 
 @pytest.mark.check("q4.conv2d")
-def test_conv2d_params(student, rng, settings, check):
+def test_conv2d_params(student, trusted, rng, settings, check):
     try:
-        _expect(student, rng, settings, check, "conv2d_params", _conv2d_case)
+        _observe(student, trusted, rng, settings, check, "conv2d_params", _conv2d_case)
     except StudentException as error:
         if not str(error).startswith("conv2d_params(kernel_size=("):
             raise
@@ -94,27 +92,27 @@ def test_conv2d_params(student, rng, settings, check):
 
 
 @pytest.mark.check("q4.dense")
-def test_dense_params(student, rng, settings, check):
-    _expect(student, rng, settings, check, "dense_params", lambda r: {"in_features": _size(r, 1, 4096),
-                                                                      "units": _size(r)})
+def test_dense_params(student, trusted, rng, settings, check):
+    _observe(student, trusted, rng, settings, check, "dense_params",
+             lambda r: {"in_features": _size(r, 1, 4096), "units": _size(r)})
 
 
 @pytest.mark.check("q4.simple_rnn")
-def test_simple_rnn_params(student, rng, settings, check):
-    _expect(student, rng, settings, check, "simple_rnn_params", _recurrent_case)
+def test_simple_rnn_params(student, trusted, rng, settings, check):
+    _observe(student, trusted, rng, settings, check, "simple_rnn_params", _recurrent_case)
 
 
 @pytest.mark.check("q4.lstm")
-def test_lstm_params(student, rng, settings, check):
-    _expect(student, rng, settings, check, "lstm_params", _recurrent_case)
+def test_lstm_params(student, trusted, rng, settings, check):
+    _observe(student, trusted, rng, settings, check, "lstm_params", _recurrent_case)
 
 
 @pytest.mark.check("q4.gru.reset_after")
-def test_gru_params_reset_after(student, rng, settings, check):
+def test_gru_params_reset_after(student, trusted, rng, settings, check):
     """Keras' default GRU (reset_after=True) has a second bias vector: 3 * units more."""
-    _expect(student, rng, settings, check, "gru_params", _gru_case(True), "gru_params.reset_after")
+    _observe(student, trusted, rng, settings, check, "gru_params", _gru_case(True), "gru_params.reset_after")
 
 
 @pytest.mark.check("q4.gru.reset_before")
-def test_gru_params_reset_before(student, rng, settings, check):
-    _expect(student, rng, settings, check, "gru_params", _gru_case(False), "gru_params.reset_before")
+def test_gru_params_reset_before(student, trusted, rng, settings, check):
+    _observe(student, trusted, rng, settings, check, "gru_params", _gru_case(False), "gru_params.reset_before")

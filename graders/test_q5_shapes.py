@@ -2,32 +2,28 @@
 
 Every family of cases is one check, so a formula that is right only for stride 1 (say) loses
 exactly the strided checks. Each family is its fixed edge cases (on which every known mistake of
-graders/questions/q5/mistakes.py is wrong, whatever the seed) and random draws from the seed; a
-failure names the known mistake that gives the same answers.
+graders/questions/q5/mistakes.py is wrong, whatever the seed; defaults left out where they change
+the answer) and random draws from the seed. Each check observes the student's, the reference's and
+the known mistakes' answers (graders/core/expect.py); its judge names the mistake they match. The
+layer table is the same whatever the seed: its rows are judged without showing the expected cells
+(graders/questions/q5/judges.py), and the student kit checks only its form.
 """
-
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from graders.core.compare import as_int
-from graders.core.errors import SubmissionError, Unanswered, WrongType, require
-from graders.core.expect import diagnosis_from, expect_cases
-from graders.questions.q5.mistakes import KNOWN_MISTAKES
-from reference import q5_shapes as ref
+from graders.core.errors import SubmissionError, Unanswered, WrongType
+from graders.core.expect import observe_int_cases
+from graders.questions.q5 import TABLE_ROWS
+from graders.questions.q5.judges import Settings
 
-
-@dataclass(frozen=True)
-class Settings:
-    """rubric.toml [q5]."""
-
-    cases: int  # random cases per check, after the fixed ones
+Q = "q5"
 
 
 @pytest.fixture(scope="module")
 def settings(rubric) -> Settings:
-    return rubric.section("q5", Settings)
+    return rubric.section(Q, Settings)
 
 
 def _cases(rng, settings, fixed, draw):
@@ -44,18 +40,28 @@ def _int(rng, low, high):
     return int(rng.integers(low, high + 1))
 
 
-def _expect(student, check, name, cases):
-    notes: list[str] = []
-    expect_cases(student, name, getattr(ref, name), cases, notes=notes, diagnose=diagnosis_from(KNOWN_MISTAKES[name]))
-    if notes:
-        check.details["representations"] = notes
+def _observe(student, trusted, check, name, cases):
+    check.observe("int_cases", **observe_int_cases(student, trusted, Q, name, cases))
+
+
+def _leave_out_defaults(rng, case: dict, defaults: dict) -> dict:
+    """`case` without its trailing arguments that equal their defaults, half the time: a default then decides."""
+    if rng.random() < 0.5:
+        return case
+    keys = list(case)
+    while keys and keys[-1] in defaults and case[keys[-1]] == defaults[keys[-1]]:
+        keys.pop()
+    return {key: case[key] for key in keys}
 
 
 # -- conv_output_size -------------------------------------------------------------------
 
-def conv(size, kernel, stride=1, padding="valid", dilation=1):
-    """A case of conv_output_size, its arguments in the contract's order."""
-    return {"size": size, "kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+CONV_DEFAULTS = {"stride": 1, "padding": "valid", "dilation": 1}
+
+
+def conv(size, kernel, *rest):
+    """A case of conv_output_size, its arguments in the contract's order; those left out take their defaults."""
+    return dict(zip(("size", "kernel", "stride", "padding", "dilation"), (size, kernel, *rest)))
 
 
 def _conv_case(stride_range, dilation_range, padding):
@@ -64,13 +70,15 @@ def _conv_case(stride_range, dilation_range, padding):
         stride, dilation = _int(rng, *stride_range), _int(rng, *dilation_range)
         if padding == "valid" and size < dilation * (kernel - 1) + 1:
             return None  # a real layer cannot produce an empty output: no such case
-        return conv(size, kernel, stride, padding, dilation)
+        return _leave_out_defaults(rng, conv(size, kernel, stride, padding, dilation), CONV_DEFAULTS)
 
     return draw
 
 
 CONV_FAMILIES = {  # (fixed edge cases, random draw)
-    "valid": ([conv(28, 5), conv(5, 5), conv(7, 1), conv(6, 2)], _conv_case((1, 1), (1, 1), "valid")),
+    # conv(28, 5) leaves stride, padding and dilation to their defaults: each one changes its answer.
+    "valid": ([conv(28, 5), conv(5, 5, 1, "valid", 1), conv(7, 1, 1, "valid"), conv(6, 2, 1)],
+              _conv_case((1, 1), (1, 1), "valid")),
     # (size - k) not a multiple of the stride: rounding shows; size == k: one window.
     "strided": ([conv(10, 3, 2), conv(28, 5, 3), conv(5, 5, 2), conv(9, 2, 4), conv(11, 3, 2)],
                 _conv_case((2, 4), (1, 1), "valid")),
@@ -85,9 +93,9 @@ CONV_FAMILIES = {  # (fixed edge cases, random draw)
 
 @pytest.mark.check("q5.conv.{family}")
 @pytest.mark.parametrize("family", CONV_FAMILIES)
-def test_conv_output_size(student, rng, settings, check, family):
+def test_conv_output_size(student, trusted, rng, settings, check, family):
     fixed, draw = CONV_FAMILIES[family]
-    _expect(student, check, "conv_output_size", _cases(rng, settings, fixed, draw))
+    _observe(student, trusted, check, "conv_output_size", _cases(rng, settings, fixed, draw))
 
 
 # -- pool_output_size -------------------------------------------------------------------
@@ -125,16 +133,19 @@ POOL_FAMILIES = {
 
 @pytest.mark.check("q5.pool.{family}")
 @pytest.mark.parametrize("family", POOL_FAMILIES)
-def test_pool_output_size(student, rng, settings, check, family):
+def test_pool_output_size(student, trusted, rng, settings, check, family):
     fixed, draw = POOL_FAMILIES[family]
-    _expect(student, check, "pool_output_size", _cases(rng, settings, fixed, draw))
+    _observe(student, trusted, check, "pool_output_size", _cases(rng, settings, fixed, draw))
 
 
 # -- same_padding -----------------------------------------------------------------------
 
-def padding(size, kernel, stride=1, dilation=1):
-    """A case of same_padding."""
-    return {"size": size, "kernel": kernel, "stride": stride, "dilation": dilation}
+PADDING_DEFAULTS = {"stride": 1, "dilation": 1}
+
+
+def padding(size, kernel, *rest):
+    """A case of same_padding; the arguments left out take their defaults."""
+    return dict(zip(("size", "kernel", "stride", "dilation"), (size, kernel, *rest)))
 
 
 def _padding_case(strided):
@@ -143,14 +154,17 @@ def _padding_case(strided):
         size = _int(rng, 4, 64)
         if strided and rng.random() < 0.5:
             size -= size % stride  # sizes divisible by the stride are where stride-1 formulas break
-        return padding(max(size, stride), _int(rng, 1, 7), stride, _int(rng, 1, 3))
+        case = padding(max(size, stride), _int(rng, 1, 7), stride, _int(rng, 1, 3))
+        return _leave_out_defaults(rng, case, PADDING_DEFAULTS)
 
     return draw
 
 
 PADDING_FAMILIES = {
-    # an odd total (even kernel): TF puts the extra pixel after; dilation widens the kernel.
-    "stride1": ([padding(7, 2), padding(9, 4), padding(10, 3, 1, 2), padding(11, 2, 1, 3), padding(5, 1)],
+    # an odd total (even kernel): TF puts the extra pixel after; dilation widens the kernel. padding(10, 3)
+    # leaves stride and dilation to their defaults, on an even size where each one changes the answer.
+    "stride1": ([padding(7, 2, 1), padding(9, 4, 1, 1), padding(10, 3, 1, 2), padding(11, 2, 1, 3), padding(5, 1, 1, 1),
+                 padding(10, 3)],
                 _padding_case(strided=False)),
     # the total depends on the stride; it is 0, never negative, when the windows skip pixels.
     "strided": ([padding(8, 3, 2), padding(10, 1, 2), padding(12, 2, 4), padding(16, 4, 4), padding(20, 3, 3, 2),
@@ -160,22 +174,28 @@ PADDING_FAMILIES = {
 
 @pytest.mark.check("q5.same_padding.{family}")
 @pytest.mark.parametrize("family", PADDING_FAMILIES)
-def test_same_padding(student, rng, settings, check, family):
+def test_same_padding(student, trusted, rng, settings, check, family):
     fixed, draw = PADDING_FAMILIES[family]
-    _expect(student, check, "same_padding", _cases(rng, settings, fixed, draw))
+    _observe(student, trusted, check, "same_padding", _cases(rng, settings, fixed, draw))
 
 
 # -- the layer table -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def student_table(student):
+def network(trusted) -> dict:
+    """The network students tabulate: {"input_shape", "layers": [label, ...]} (the question's text)."""
+    return trusted.value(Q, "network")
+
+
+@pytest.fixture(scope="module")
+def student_table(student, network):
     table = student.get("LAYER_TABLE")
     if not isinstance(table, (list, tuple)):
         raise WrongType(f"LAYER_TABLE should be a list of (output_shape or None, params) rows, got {table!r:.80}")
-    expected_rows = len(ref.LAYER_TABLE)
-    if len(table) == expected_rows + 1 and _row_shape(table[0]) == ref.INPUT_SHAPE:
-        raise WrongType(f"LAYER_TABLE has {len(table)} rows and the first is the input {ref.INPUT_SHAPE}: "
-                        f"leave the input out, one row per layer ({expected_rows} rows)")
+    input_shape = tuple(network["input_shape"])
+    if len(table) == TABLE_ROWS + 1 and _row_shape(table[0]) == input_shape:
+        raise WrongType(f"LAYER_TABLE has {len(table)} rows and the first is the input {input_shape}: "
+                        f"leave the input out, one row per layer ({TABLE_ROWS} rows)")
     return list(table)
 
 
@@ -186,30 +206,35 @@ def _row_shape(row):
 
 
 @pytest.mark.check("q5.table.layer{row}")
-@pytest.mark.parametrize("row", range(1, len(ref.LAYER_TABLE) + 1))
-def test_layer_table_row(student_table, row, check):
-    layer = ref.NETWORK[row - 1]
-    expected_shape, expected_params = ref.LAYER_TABLE[row - 1]
-    where = f"LAYER_TABLE row {row} ({layer.label})"
-    check.details.update(layer=layer.label, expected=[expected_shape, expected_params], actual=None)
+@pytest.mark.parametrize("row", range(1, TABLE_ROWS + 1))
+def test_layer_table_row(student_table, network, trusted, row, check):
+    label = network["layers"][row - 1]
+    where = f"LAYER_TABLE row {row} ({label})"
+    check.details.update(layer=label)
     if not student_table:
         raise Unanswered(f"{where}: LAYER_TABLE is empty: no answer yet")
     if row > len(student_table):
-        raise WrongType(f"{where}: missing; the table has {len(student_table)} rows, expected {len(ref.LAYER_TABLE)}")
+        raise WrongType(f"{where}: missing; the table has {len(student_table)} rows, expected {TABLE_ROWS}")
     notes: list[str] = []
-    shape, params = _parse_row(student_table[row - 1], where, notes)
-    check.details["actual"] = [shape, params]
-    if notes:
-        check.details["representations"] = notes
-    problems = []
-    if shape != expected_shape:
-        problems.append(f"expected output {_shape_text(expected_shape)}, got {_shape_text(shape)}")
-    if params != expected_params:
-        problems.append(f"expected {expected_params} parameters, got {params}")
-    placeholder = _placeholder_table(student_table)
-    require(not problems, lambda: f"{where}: " + "; ".join(problems) + (f" ({placeholder})" if placeholder else ""))
-    require(placeholder is None, lambda: f"{where}: {placeholder}; this row cannot be graded on its own "
-                                         "(fill in every row of the table)")
+    actual = list(_parse_row(student_table[row - 1], where, notes))
+    expected = trusted.value(Q, "layer_table")  # the kit has none: CheckedByTA, once the form is checked
+    tables = trusted.value(Q, "mistakes.layer_table")
+    check.observe("table_row", row=row, layer=label, expected=list(expected[row - 1]), actual=actual,
+                  mistakes={name: list(table[row - 1]) for name, table in tables.items() if len(table) >= row},
+                  placeholder=_placeholder_table(student_table), representations=notes,
+                  earlier_shape_wrong=_earlier_shape_wrong(student_table, expected, row))
+
+
+def _earlier_shape_wrong(table, expected, row) -> bool:
+    """Whether a row above `row` has a well-formed but wrong output shape (every shape follows from the last)."""
+    for number in range(1, row):
+        try:
+            shape, _ = _parse_row(table[number - 1], "LAYER_TABLE")
+        except SubmissionError:
+            continue
+        if shape != expected[number - 1][0]:
+            return True
+    return False
 
 
 def _parse_row(row, where, notes=None):
@@ -248,7 +273,3 @@ def _placeholder_table(table) -> str | None:
     if all(params == 0 for _, params in rows):
         return "every parameter count in LAYER_TABLE is 0"
     return None
-
-
-def _shape_text(shape):
-    return "None (invalid layer)" if shape is None else str(tuple(shape))

@@ -52,7 +52,7 @@ def gradescope_json(result: GradingResult) -> dict:
 
 def check_output(check) -> str:
     """The check's message, then the details a text box can show: diagnosis and differences."""
-    details = check_details(check.id, check.details)
+    details = check_details(check.id, check.shown_details)
     lines = [check.message] if check.message else []
     lines += [f"Likely mistake: {diagnosis}" for diagnosis in details.diagnoses]
     lines += [f"- {difference}" for difference in details.differences]

@@ -99,7 +99,7 @@ def common_mistakes(students: Students) -> list[dict]:
 def _mistake_of(check: CheckResult) -> str:
     if check.category == NOT_ATTEMPTED:
         return NOT_ATTEMPTED
-    diagnosis = (check.details or {}).get("diagnosis")
+    diagnosis = check.shown_details.get("diagnosis")
     if isinstance(diagnosis, list):
         diagnosis = "; ".join(map(str, diagnosis))
     return str(diagnosis) if diagnosis else f"failed: {check.title or default_title(check.id)}"

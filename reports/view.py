@@ -107,7 +107,7 @@ def check_view(check: CheckResult) -> CheckView:
     return CheckView(check.id, plain_text(check.title or default_title(check.id)), check.category, check.status,
                      float(check.score), float(check.max_score), bool(check.hidden), headline, full,
                      check.status in EXPANDED and check.category == check.status,
-                     check_details(check.id, check.details or {}))
+                     check_details(check.id, check.shown_details))
 
 
 def percent(score: float, max_score: float) -> float:

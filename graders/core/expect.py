@@ -1,69 +1,68 @@
-"""Call a student function and the reference on the same inputs; fail with a message naming the call."""
+"""Integer-valued calls (q4's parameter counts, q5's sizes): observe them case by case, then judge them.
+
+`observe_int_cases` calls the student's function on every case and records, beside each answer,
+the reference's and every known mistake's (both from the trusted side, so the student kit needs no
+reference code). `int_cases_judge` decides the check from that record alone: every answer right, or
+the first wrong one named, with the known mistake that gives every answer the student gave.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from graders.core.compare import as_int, squeeze_to
-from graders.core.errors import (
-    CheckFailed,
-    NotAttempted,
-    StudentException,
-    WrongType,
-    require,
-)
+from graders.core.errors import CheckFailed, NotAttempted, StudentException, WrongType
+from graders.core.judging import Judge
 
 
-def describe_call(name: str, params: dict) -> str:
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong way to answer, as a student is told about it (its computation is trusted code).
+
+    `loses`: the checks (local ids or globs) that this mistake alone fails, on every seed; a test grades
+    the mistake and holds it to exactly these.
+    """
+
+    name: str
+    explanation: str
+    loses: tuple[str, ...] = ()
+
+
+def describe_call(name: str, params: Mapping) -> str:
     """`conv_output_size(size=28, kernel=5, ...)`: how a case is named in a student message."""
     return f"{name}({', '.join(f'{key}={value!r}' for key, value in params.items())})"
 
 
-@dataclass(frozen=True)
-class IntCase:
-    """One call of an integer-valued function: what it was, the reference's answer and the student's."""
+def observe_int_cases(student, trusted, question: str, name: str, cases: Sequence[Mapping]) -> dict:
+    """Call the student's `name` on every case; record its answers, the reference's and the known mistakes'.
 
-    what: str
-    params: dict
-    expected: int | tuple
-    actual: int | tuple
-
-
-def expect_same_ints(student, name: str, reference, params: dict, *, positional: int | None = None,
-                     notes: list[str] | None = None) -> IntCase:
-    """Check that the student's `name(**params)` returns the same integer(s) as `reference`.
-
-    The arguments are passed positionally (students name parameters in many ways); only the
-    first `positional` of them when given, so a default value is exercised. NumPy integers,
-    integral floats, and a list or array for a pair are the same answer (noted in `notes`).
+    Each case's arguments are passed positionally in the order given (students name parameters in many
+    ways); a case that leaves out trailing arguments exercises their defaults. NumPy integers, integral
+    floats, and a list or array for a pair are the same answer (recorded as representations).
 
     Returns:
-        The case, when the answer is right.
+        The observations: {"function", "cases": [{"call", "expected", "actual", "mistakes"}], "representations"}.
 
     Raises:
-        SubmissionError (CheckFailed for a wrong value): with the call and the expected and actual values.
+        SubmissionError: when a call fails or returns something else than an integer (a pair of them).
     """
-    case = call_for_ints(student, name, reference, params, positional=positional, notes=notes)
-    require(case.actual == case.expected, lambda: _mismatch(case))
-    return case
+    notes: list[str] = []
+    observed = []
+    for params in cases:
+        expected = trusted.value(question, name, **params)
+        what = describe_call(name, params)
+        observed.append({"call": what, "expected": expected, "actual": _answer(student, name, params, expected,
+                                                                                 what, notes),
+                         "mistakes": trusted.value(question, f"mistakes.{name}", **params)})
+    return {"function": name, "cases": observed, "representations": notes}
 
 
-def call_for_ints(student, name: str, reference, params: dict, *, positional: int | None = None,
-                  notes: list[str] | None = None) -> IntCase:
-    """The student's and the reference's answers to one call, type-checked but not compared.
-
-    Raises:
-        SubmissionError: when the call fails or its result is not an integer (a pair of them).
-    """
-    values = list(params.values())[:positional]
-    expected = reference(*values)
-    shown = dict(list(params.items())[: len(values)])
-    what = describe_call(name, shown)
+def _answer(student, name: str, params: Mapping, expected, what: str, notes: list[str]):
     try:
-        raw = student.call(name, *values)
+        raw = student.call(name, *params.values())
     except StudentException as error:
         if isinstance(error, NotAttempted):
             raise
@@ -75,44 +74,58 @@ def call_for_ints(student, name: str, reference, params: dict, *, positional: in
         actual = as_int(raw, what=what, notes=kinds)
     for kind in kinds:
         _add(notes, f"{name} returned {kind}")
-    return IntCase(what, shown, expected, actual)
+    return actual
 
 
-def expect_cases(student, name: str, reference, cases: Sequence[dict], *, notes: list[str] | None = None,
-                 diagnose: Callable[[list[IntCase]], tuple[str, str] | None] | None = None) -> None:
-    """Check every case; all of them are called before judging, so a degenerate answer is seen as one.
+def int_cases_judge(catalogue: Mapping[str, Sequence[Mistake]]) -> Judge:
+    """The judge of every integer-case check of a question whose known mistakes are `catalogue`
+    ({function name: its mistakes, in the order they are tried})."""
+    def judge(observations: dict, settings, details: dict) -> None:
+        if observations["representations"]:
+            details["representations"] = observations["representations"]
+        name, cases = observations["function"], observations["cases"]
+        wrong = [case for case in cases if case["actual"] != case["expected"]]
+        if not wrong:
+            return
+        first = _mismatch(wrong[0])
+        answers = {_shown(case["actual"]) for case in cases}
+        if len(answers) == 1 and len({_shown(case["expected"]) for case in cases}) > 1:
+            raise CheckFailed(f"{name} returns {_shown(wrong[0]['actual'])} for all {len(cases)} cases, whatever the "
+                              f"arguments; e.g. {first}")
+        mistake = next((m for m in catalogue.get(name, ()) if all(
+            case["mistakes"].get(m.name) == case["actual"] for case in cases)), None)
+        more = f" ({len(wrong)} of {len(cases)} cases are wrong)" if len(wrong) > 1 else ""
+        if mistake is None:
+            raise CheckFailed(first + more)
+        raise CheckFailed(f"{first}{more}\nThis matches a known mistake: {mistake.name}: {mistake.explanation}.",
+                          diagnosis=mistake.name)
 
-    Args:
-        cases: the keyword arguments of each call (fixed edge cases and random draws).
-        notes: receives the accepted representations (see `expect_same_ints`).
-        diagnose: given every case (right and wrong), returns (name, explanation) of the known
-            mistake that gives the same answers, or None.
-
-    Raises:
-        CheckFailed: at the first wrong case, or once for an answer that is the same whatever the
-            arguments ("returns 0 for every case"); with the known mistake when `diagnose` finds one.
-        SubmissionError: when a call fails or returns something else than integers.
-    """
-    answered = [call_for_ints(student, name, reference, params, notes=notes) for params in cases]
-    wrong = [case for case in answered if case.actual != case.expected]
-    if not wrong:
-        return
-    if len({case.actual for case in answered}) == 1 and len({case.expected for case in answered}) > 1:
-        raise CheckFailed(f"{name} returns {wrong[0].actual} for all {len(answered)} cases, whatever the arguments; "
-                          f"e.g. {_mismatch(wrong[0])}")
-    mistake = diagnose(answered) if diagnose else None
-    if mistake is None:
-        raise CheckFailed(_mismatch(wrong[0]) + _more(wrong, answered))
-    raise CheckFailed(f"{_mismatch(wrong[0])}{_more(wrong, answered)}\nThis matches a known mistake: "
-                      f"{mistake[0]}: {mistake[1]}.", diagnosis=mistake[0])
+    return judge
 
 
-def _mismatch(case: IntCase) -> str:
-    return f"{case.what}: expected {case.expected}, got {case.actual}"
+def mistakes_computation(functions: Mapping[str, object]):
+    """The trusted side's `mistakes.<function>` computation: given a case's arguments (in order),
+    {mistake name: what it answers} (None where it cannot run)."""
+    def compute(**case) -> dict:
+        answers = {}
+        for name, function in functions.items():
+            try:
+                answer = function(*case.values())
+            except Exception:  # noqa: BLE001 - a mistake that cannot run on this case does not match it
+                answer = None
+            answers[name] = tuple(answer) if isinstance(answer, (tuple, list)) else answer
+        return answers
+
+    return compute
 
 
-def _more(wrong: list[IntCase], answered: list[IntCase]) -> str:
-    return f" ({len(wrong)} of {len(answered)} cases are wrong)" if len(wrong) > 1 else ""
+def _mismatch(case: dict) -> str:
+    return f"{case['call']}: expected {_shown(case['expected'])}, got {_shown(case['actual'])}"
+
+
+def _shown(value):
+    """A pair as students write it, (1, 2): stored observations hold it as a list."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _as_int_tuple(raw, length: int, *, what: str, example: tuple, notes: list[str]) -> tuple:
@@ -133,31 +146,3 @@ def _as_int_tuple(raw, length: int, *, what: str, example: tuple, notes: list[st
 def _add(notes: list[str] | None, text: str) -> None:
     if notes is not None and text not in notes:
         notes.append(text)
-
-
-@dataclass(frozen=True)
-class KnownMistake:
-    """A wrong way to compute an integer answer: the contract function done with one thing wrong."""
-
-    name: str
-    explanation: str
-    function: Callable
-
-
-def diagnosis_from(mistakes: Sequence[KnownMistake]) -> Callable[[list[IntCase]], tuple[str, str] | None]:
-    """A `diagnose` for `expect_cases`: the first mistake that gives every answer the student gave."""
-    def diagnose(answered: list[IntCase]) -> tuple[str, str] | None:
-        for mistake in mistakes:
-            if all(_gives(mistake.function, case) for case in answered):
-                return mistake.name, mistake.explanation
-        return None
-
-    return diagnose
-
-
-def _gives(function: Callable, case: IntCase) -> bool:
-    try:
-        result = function(*case.params.values())
-    except Exception:  # noqa: BLE001 - a mistake that cannot run on this case does not match it
-        return False
-    return (tuple(result) if isinstance(result, (tuple, list)) else result) == case.actual

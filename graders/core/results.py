@@ -45,10 +45,16 @@ class CheckResult:
     cause: str = ""  # the error class of a failed check (CheckFailed, NotAttempted, CallTimeout, ...)
     category: str = ""  # one of CATEGORIES, decided with the status (made from it when not given)
     observations: dict = field(default_factory=dict)  # what the check measured, for judging it again
+    judged: dict = field(default_factory=dict)  # what its judge added for the report (thresholds, the diagnosis)
 
     def __post_init__(self) -> None:
         if not self.category:
             self.category = _category_of_old(self.status, self.cause)
+
+    @property
+    def shown_details(self) -> dict:
+        """What the report shows besides the message: the details observed, then those judged."""
+        return {**self.details, **self.judged}
 
 
 def _category_of_old(status: str, cause: str) -> str:
@@ -102,6 +108,7 @@ class GradingResult:
     partial: bool = False  # only some questions or checks were graded (-k, --questions): the total is partial
     error: str = ""  # the grading itself failed (a batch's crash or timeout): no check ran
     profile: dict = field(default_factory=dict)  # where the grading's seconds went (see GradingSession.profile)
+    rubric: dict = field(default_factory=dict)  # the rubric it was judged under: {"path", "sha256", "data"}
 
     def __post_init__(self) -> None:
         if isinstance(self.isolation, str):
@@ -151,6 +158,7 @@ def to_json(result: GradingResult) -> dict:
         "versions": result.versions,
         "worker": result.worker,
         **({"profile": result.profile} if result.profile else {}),
+        **({"rubric": result.rubric} if result.rubric else {}),
         **({"error": result.error} if result.error else {}),
     }
 
@@ -167,7 +175,8 @@ def from_json(data: dict) -> GradingResult:
                                for c in q.get("checks", [])])
         for q in data.get("questions", [])
     ]
-    extras = {key: data.get(key) or {} for key in ("dataset", "load", "answers", "versions", "worker", "profile")}
+    extras = {key: data.get(key) or {} for key in ("dataset", "load", "answers", "versions", "worker", "profile",
+                                                      "rubric")}
     return GradingResult(submission=str(data.get("submission", "")), seed=data.get("seed", 0),
                          hidden=bool(data.get("hidden")), isolation=Isolation.parse(str(data.get("isolation") or
                                                                                         "unknown")),

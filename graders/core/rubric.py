@@ -10,12 +10,19 @@ Layout of the file (see graders/rubric.toml)::
     "conv.valid" = 1          # check q5.conv.valid is worth 1 point
     "table.layer*" = 1        # a glob: every q5.table.layerN is worth 1 point
     "hidden_case" = { points = 2, hidden = true }   # runs only with --hidden
+
+A question's settings are of two kinds (its `Settings` dataclass says which, field by field): most
+are *judged* (tolerances, thresholds): a check's judge reads them, so `hw3grade rescore` applies a
+change of them to stored observations. A setting declared with `observed(...)` changes what checks
+observe (a training budget, a number of cases): a change of it needs those checks run again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import hashlib
+import json
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -24,9 +31,28 @@ from typing import TypeVar
 
 from graders.core.errors import HarnessError
 
+OBSERVED = "observed"  # the metadata key of a setting that changes what checks observe
 DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubric.toml"
 NOT_SETTINGS = ("title", "checks")  # the keys of a question's table that are not its settings
 Settings = TypeVar("Settings")
+
+
+def observed(*checks: str):
+    """Declare a setting that changes what checks observe: a rescore refuses a change of it.
+
+    Args:
+        checks: the question's checks it changes, as local ids or globs ("train.budget", "heatmap.*");
+            none: every check of the question.
+    """
+    return dataclasses.field(metadata={OBSERVED: tuple(checks) or ("*",)})
+
+
+def observed_by(settings: type, name: str) -> tuple[str, ...]:
+    """The local check ids (globs) whose observations the setting `name` of `settings` changes; () if judged."""
+    for item in dataclasses.fields(settings):
+        if item.name == name:
+            return tuple(item.metadata.get(OBSERVED, ()))
+    return ("*",)  # a key no field declares changes nothing known: treat it as changing everything
 
 
 @dataclass(frozen=True)
@@ -38,9 +64,11 @@ class CheckRule:
 class Rubric:
     """Read access to a parsed rubric file."""
 
-    def __init__(self, data: dict, *, path: Path) -> None:
+    def __init__(self, data: dict, *, path: Path, sha256: str = "") -> None:
         self.path = path
         self._data = data
+        self.sha256 = sha256 or hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+        self._sections: dict = {}
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> "Rubric":
@@ -51,7 +79,8 @@ class Rubric:
         """
         path = Path(path) if path else DEFAULT_RUBRIC
         try:
-            return cls(tomllib.loads(path.read_text(encoding="utf-8")), path=path)
+            text = path.read_text(encoding="utf-8")
+            return cls(tomllib.loads(text), path=path, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise HarnessError(f"cannot read the rubric {path}: {exc}") from None
 
@@ -78,6 +107,11 @@ class Rubric:
         Raises:
             HarnessError: a missing, unknown or ill-typed setting.
         """
+        if (name, settings) not in self._sections:  # judges read it once per check: parse it once
+            self._sections[name, settings] = self._parse_section(name, settings)
+        return self._sections[name, settings]
+
+    def _parse_section(self, name: str, settings: type[Settings]) -> Settings:
         table = {key: value for key, value in self._section(name).items() if key not in NOT_SETTINGS}
         hints = typing.get_type_hints(settings)
         fields = {field.name for field in dataclasses.fields(settings)}
@@ -90,6 +124,15 @@ class Rubric:
                 raise HarnessError(f"the rubric {self.path} has no setting [{name}] {field}")
             values[field] = _typed(table[field], hints[field], f"[{name}] {field}", self.path)
         return settings(**values)
+
+    @property
+    def data(self) -> dict:
+        """The parsed file, as plain data (the results JSON keeps it, so a rescore knows what changed)."""
+        return self._data
+
+    def snapshot(self) -> dict:
+        """What a result records of the rubric it was judged under."""
+        return {"path": str(self.path), "sha256": self.sha256, "data": self._data}
 
     def questions(self) -> list[str]:
         """The graded questions: every table with a `checks` table ("q1", "q3", ...)."""

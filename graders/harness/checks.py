@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from graders.core.errors import CheckFailed, HarnessError, SubmissionError
+from graders.core.errors import HarnessError, SubmissionError
+from graders.core.judging import JUDGE, error_observation, normalise
 from graders.core.results import ERROR, FAILED, NOT_ATTEMPTED, NOT_GRADED, PASSED, SKIPPED, CheckResult, default_title
+from graders.core.trusted import CheckedByTA
+from graders.harness.judgement import with_verdict
 
 CHECK_KEY = pytest.StashKey["CheckContext"]()
 
@@ -23,6 +26,9 @@ TEST_STATUS = {
     NOT_ATTEMPTED: (NOT_ATTEMPTED, "n", "NOT ATTEMPTED"),
     NOT_GRADED: (NOT_GRADED, "x", "NOT GRADED"),
 }
+# A check of a seed-independent answer in the student kit, which holds no expected value for it.
+TA_ONLY = "this answer does not depend on the seed, so the kit holds no expected value for it: its correctness is " \
+          "checked in the TA's grading."
 GRADER_BUG = "grader error ({error}); this is a bug in the grader, not in your submission: please report it"
 
 
@@ -36,6 +42,16 @@ class CheckContext:
     title: str = ""
     details: dict = field(default_factory=dict)
     duration_s: float = 0.0  # setup and call of the test, worker start included for the first check
+    observations: dict = field(default_factory=dict)
+
+    def observe(self, judge: str, **values) -> None:
+        """Record what this check measured, and the judge (of its question) that decides it from that.
+
+        The values must be plain data (numbers, strings, lists, dicts, NumPy arrays): they are stored in
+        the results JSON, and the judge sees them as stored, so a rescore decides as the grading did.
+        """
+        self.observations.update(values)
+        self.observations[JUDGE] = judge
 
 
 def context_of(item, rubric) -> CheckContext:
@@ -55,8 +71,12 @@ def context_of(item, rubric) -> CheckContext:
     return CheckContext(id=check_id, points=rule.points, hidden=rule.hidden, title=title)
 
 
-def result_of(context: CheckContext, report, call) -> CheckResult | None:
-    """The check's result from a pytest report (None for a phase that decides nothing)."""
+def result_of(context: CheckContext, report, call, judge) -> CheckResult | None:
+    """The check's result from a pytest report (None for a phase that decides nothing).
+
+    Args:
+        judge: `judge(check_id, observations)` -> Verdict (harness.judgement.judge_check under the run's rubric).
+    """
     def make(status: str, message: str, cause: str = "", category: str = "") -> CheckResult:
         score = context.points if status == PASSED else 0.0
         return CheckResult(context.id, status, score, context.points, message, context.hidden, context.details,
@@ -66,14 +86,22 @@ def result_of(context: CheckContext, report, call) -> CheckResult | None:
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         return make(SKIPPED, reason.removeprefix("Skipped: "))
-    if report.when == "call" and report.passed:
-        return make(PASSED, "")
-    if not report.failed or call.excinfo is None:
-        return None
-    error = call.excinfo.value
+    error = call.excinfo.value if report.failed and call.excinfo is not None else None
+    if isinstance(error, CheckedByTA):
+        return make(SKIPPED, f"{TA_ONLY} {error}".strip())
     if isinstance(error, SubmissionError):
-        if isinstance(error, CheckFailed) and error.diagnosis:
-            context.details.setdefault("diagnosis", error.diagnosis)
-        return make(FAILED, str(error), type(error).__name__, error.category)
-    return make(ERROR, GRADER_BUG.format(error=f"{type(error).__name__}: {error}"), type(error).__name__)
-
+        context.observations = error_observation(error)
+    elif error is not None:
+        return make(ERROR, GRADER_BUG.format(error=f"{type(error).__name__}: {error}"), type(error).__name__)
+    elif not (report.when == "call" and report.passed):
+        return None
+    elif not context.observations:
+        return make(PASSED, "")
+    try:
+        observations = normalise(context.observations)
+        verdict = judge(context.id, observations)
+    except Exception as exc:  # noqa: BLE001 - a judge's bug is the grader's error, reported as such
+        return make(ERROR, GRADER_BUG.format(error=f"{type(exc).__name__}: {exc}"), type(exc).__name__)
+    result = with_verdict(make(PASSED, ""), verdict, context.points)
+    result.observations = observations
+    return result

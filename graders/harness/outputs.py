@@ -33,7 +33,8 @@ def build_result(session: GradingSession, *, duration_s: float) -> GradingResult
         isolation=session.isolation, dataset=session.dataset_description(), duration_s=duration_s,
         questions=[questions[q] for q in sorted(questions, key=natural_key)], load=session.load,
         answers=session.answers, worker=session.worker, versions=package_versions(),
-        graded_questions=session.graded_questions(), partial=session.is_partial())
+        graded_questions=session.graded_questions(), partial=session.is_partial(),
+        rubric=session.rubric.snapshot() if session.rubric else {})
 
 
 def report_path(session: GradingSession) -> Path:

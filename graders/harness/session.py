@@ -17,6 +17,9 @@ from graders.core.isolation import NOT_LOADED, NOT_STARTED, Isolation
 from graders.core.mnist import load_mnist
 from graders.core.options import GradingOptions
 from graders.core.results import CheckResult
+from graders.core.trusted import ComputedSide, TrustedSide
+from graders.harness.judgement import judge_check
+from graders.questions import QUESTIONS
 from graders.submission.loader import prepare_submission
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
@@ -43,6 +46,7 @@ class GradingSession:
     rubric: object = None
     profile: dict = field(default_factory=dict)  # where this grading's seconds went (see `mark`)
     _split: object = None
+    _trusted: TrustedSide | None = None
 
     # -- the submission and its sandbox ---------------------------------------------------
 
@@ -84,6 +88,16 @@ class GradingSession:
             self._split = load_mnist(seed=self.seed, source=self.options.mnist)
             self.dataset = self._split.describe()
         return self._split
+
+    def judge(self, check_id: str, observations: dict):
+        """The verdict of a check on its observations, under this run's rubric (see harness.judgement)."""
+        return judge_check(check_id, observations, self.rubric)
+
+    def trusted_side(self) -> TrustedSide:
+        """Where this run's checks get the reference's values: computed by each question's trusted module."""
+        if self._trusted is None:
+            self._trusted = ComputedSide({q.id: q.trusted for q in QUESTIONS if q.trusted})
+        return self._trusted
 
     def dataset_description(self) -> dict:
         """{"source", "n_train", "n_test"} of this run's MNIST, {} when it cannot be had."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from graders.core.contract import ContractName
+from graders.core.judging import Judges
 from graders.core.paths import GRADERS_DIR, REFERENCE_DIR
 
 
@@ -42,6 +43,9 @@ class Question:
     probe: str | None = None  # its module of graders/inside/probes/, run inside the worker
     mistakes: Mapping = field(default_factory=dict)  # its known-mistake catalogue, by the function they get wrong
     starter_values: Callable[[], dict[str, str]] | None = None  # the `$name` values of its starter section
+    settings: type | None = None  # the dataclass of its rubric section [<id>] (judged and observed settings)
+    judges: Judges | None = None  # the pure functions that decide its checks from their observations
+    trusted: str | None = None  # the module of its trusted computations (the only one importing reference/)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "contract", tuple(replace(name, question=self.id) for name in self.contract))

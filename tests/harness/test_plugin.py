@@ -10,9 +10,10 @@ import pytest
 from graders.core.errors import CheckFailed, NotAttempted
 from graders.core.exits import EXIT_USAGE
 from graders.core.results import STATUSES
-from graders.core.rubric import DEFAULT_RUBRIC
+from graders.core.rubric import DEFAULT_RUBRIC, Rubric
 from graders.core.seeds import worker_seed
 from graders.harness.checks import CheckContext, result_of
+from graders.harness.judgement import judge_check
 from tests.grading import PROJECT, REFERENCE, run_grader
 
 DESIGN_FIELDS = {"submission": str, "score": float, "max_score": float, "hidden": bool, "seed": int,
@@ -27,7 +28,7 @@ def _report(when, *, failed=False, skipped=False, longrepr=None):
 def _result(error):
     context = CheckContext(id="q4.dense", points=1.0, hidden=False)
     return result_of(context, _report("call", failed=True), types.SimpleNamespace(excinfo=types.SimpleNamespace(
-        value=error))), context
+        value=error)), lambda check_id, observations: judge_check(check_id, observations, Rubric.load())), context
 
 
 def test_a_grader_bug_is_an_error_even_an_assertion_error():
@@ -39,7 +40,8 @@ def test_a_grader_bug_is_an_error_even_an_assertion_error():
 def test_a_check_failure_is_the_students_and_records_its_diagnosis():
     result, context = _result(CheckFailed("expected 3, got 4", diagnosis="unbiased variance"))
     assert (result.status, result.message, result.cause) == ("failed", "expected 3, got 4", "CheckFailed")
-    assert context.details["diagnosis"] == "unbiased variance"
+    assert result.shown_details["diagnosis"] == "unbiased variance"
+    assert result.observations["error"]["cause"] == "CheckFailed"  # judged again as the same failure
     result, _ = _result(NotAttempted("`dense_params(...)` raises NotImplementedError"))
     assert result.cause == "NotAttempted"
 

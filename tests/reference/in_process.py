@@ -16,14 +16,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from graders.core.errors import (
+    CheckFailed,
     MissingName,
     NotAttempted,
     StudentException,
     SubmissionError,
 )
+from graders.core.judging import judge, normalise
 from graders.core.rubric import Rubric
+from graders.core.trusted import ComputedSide
 from graders.harness.checks import CheckContext
 from graders.harness.plugin import check_rng
+from graders.questions import BY_ID, QUESTIONS
+
+TRUSTED = ComputedSide({question.id: question.trusted for question in QUESTIONS if question.trusted})
 
 
 class FakeStudent:
@@ -101,21 +107,45 @@ class Outcome:
         return getattr(self.failure, "diagnosis", None)
 
 
-def run_check(check: Check, student, seed: int, settings) -> Outcome:
-    """Run one check as the plugin would at `seed` (its rng stream is the run's seed and the check id)."""
+def run_check(check: Check, student, seed: int, settings, *, trusted=TRUSTED, **fixtures) -> Outcome:
+    """Run one check as the plugin would at `seed` (its rng stream is the run's seed and the check id):
+    observe, then judge the observations as the grading would (JSON-normalised first)."""
     rng = check_rng(seed, check.id)
     context = CheckContext(id=check.id, points=1.0, hidden=False)
-    available = {"student": student, "rng": rng, "settings": settings, "check": context, **check.params}
+    available = {"student": student, "rng": rng, "settings": settings, "check": context, "trusted": trusted,
+                 **fixtures, **check.params}
     wanted = inspect.signature(check.function).parameters
     try:
         check.function(**{name: value for name, value in available.items() if name in wanted})
     except SubmissionError as failure:
         return Outcome(False, failure, context.details)
-    return Outcome(True, None, context.details)
+    if not context.observations:
+        return Outcome(True, None, context.details)
+    verdict = judge(BY_ID[check.id.partition(".")[0]].judges, normalise(context.observations), settings)
+    details = {**context.details, **verdict.details}
+    if verdict.status == "passed":
+        return Outcome(True, None, details)
+    return Outcome(False, CheckFailed(verdict.message, diagnosis=verdict.diagnosis), details)
 
 
-def run_checks(checks: list[Check], student, seed: int, settings) -> dict[str, Outcome]:
-    return {check.id: run_check(check, student, seed, settings) for check in checks}
+def run_checks(checks: list[Check], student, seed: int, settings, **fixtures) -> dict[str, Outcome]:
+    return {check.id: run_check(check, student, seed, settings, **fixtures) for check in checks}
+
+
+def catalogued_mistakes(question: str) -> list[tuple[str, object, object]]:
+    """(function name, Mistake, what it computes) of every known mistake of `question` that replaces a
+    contract function (its trusted module's FUNCTIONS)."""
+    import importlib
+
+    module = importlib.import_module(BY_ID[question].trusted)
+    return [(function, mistake, module.FUNCTIONS[function][mistake.name])
+            for function, mistakes in BY_ID[question].mistakes.items() if function in module.FUNCTIONS
+            for mistake in mistakes]
+
+
+def lost_checks(question: str, mistake) -> set[str]:
+    """The full ids of the checks a catalogued mistake says it loses."""
+    return {f"{question}.{local}" for local in mistake.loses}
 
 
 def rubric_settings(question: str, settings_type, factor: float = 1.0):

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from graders import test_q5_shapes as grader
-from graders.core.errors import SubmissionError
-from graders.harness.checks import CheckContext
+from graders.questions.q5.judges import Settings
 from reference.q5_shapes import (
     LAYER_TABLE,
     conv_output_size,
@@ -14,70 +13,47 @@ from reference.q5_shapes import (
     same_padding,
 )
 from tests.reference.in_process import (
+    TRUSTED,
     FakeStudent,
+    catalogued_mistakes,
     checks_of,
     diagnoses,
     failed,
+    lost_checks,
     rubric_settings,
+    run_check,
     run_checks,
 )
 
 # -- the grader's checks at the default seed (tests/reference/test_sweep_q4_q5_q6.py sweeps many) --
 
-EXPECTED_FAILURES = {  # function -> known mistake -> the checks it loses
-    "conv_output_size": {
-        "no +1": {"q5.conv.valid", "q5.conv.strided", "q5.conv.dilated"},
-        "rounded up": {"q5.conv.strided", "q5.conv.dilated"},
-        "stride ignored": {"q5.conv.strided", "q5.conv.dilated"},
-        "dilation ignored": {"q5.conv.dilated"},
-        "dilated kernel as d * k": {"q5.conv.dilated"},
-        "'same' rounded down": {"q5.conv.same"},
-        "'same' ignores the stride": {"q5.conv.same"},
-        "'same' computed like 'valid'": {"q5.conv.same"},
-    },
-    "pool_output_size": {
-        "windows assumed not to overlap": {"q5.pool.overlapping"},
-        "default stride 1": {"q5.pool.default_stride"},
-        "no +1": {"q5.pool.default_stride", "q5.pool.overlapping"},
-        "rounded up": {"q5.pool.default_stride", "q5.pool.overlapping"},
-        "'same' rounded down": {"q5.pool.same"},
-        "'same' computed like 'valid'": {"q5.pool.same"},
-    },
-    "same_padding": {
-        "the stride-1 rule": {"q5.same_padding.strided"},
-        "negative padding": {"q5.same_padding.strided"},
-        "odd pixel before": {"q5.same_padding.stride1", "q5.same_padding.strided"},
-        "dilation ignored": {"q5.same_padding.stride1", "q5.same_padding.strided"},
-    },
-}
+MISTAKES = catalogued_mistakes("q5")
 REFERENCE = {"conv_output_size": conv_output_size, "pool_output_size": pool_output_size, "same_padding": same_padding}
 FAMILIES = {"conv_output_size": grader.CONV_FAMILIES, "pool_output_size": grader.POOL_FAMILIES,
             "same_padding": grader.PADDING_FAMILIES}
 
 
-def test_mistake_table_is_complete():
-    assert {f: set(ms) for f, ms in EXPECTED_FAILURES.items()} == {
-        f: {m.name for m in ms} for f, ms in grader.KNOWN_MISTAKES.items()}
+def test_every_function_mistake_names_the_checks_it_loses():
+    assert {function for function, _, _ in MISTAKES} == set(REFERENCE)
+    assert all(mistake.loses for _, mistake, _ in MISTAKES)
 
 
-@pytest.mark.parametrize("function, mistake", [(f, m) for f, ms in grader.KNOWN_MISTAKES.items() for m in ms],
-                         ids=lambda value: getattr(value, "name", value))
-def test_each_mistake_loses_its_checks_and_is_named_at_the_default_seed(function, mistake):
-    outcomes = run_checks(checks_of(grader), FakeStudent({**REFERENCE, function: mistake.function}), 1234,
-                          rubric_settings("q5", grader.Settings))
-    assert failed(outcomes) == EXPECTED_FAILURES[function][mistake.name]
+@pytest.mark.parametrize("function, mistake, wrong", MISTAKES, ids=lambda value: getattr(value, "name", None))
+def test_each_mistake_loses_its_checks_and_is_named_at_the_default_seed(function, mistake, wrong):
+    outcomes = run_checks(checks_of(grader), FakeStudent({**REFERENCE, function: wrong}), 1234,
+                          rubric_settings("q5", Settings))
+    assert failed(outcomes) == lost_checks("q5", mistake)
     assert diagnoses(outcomes) == {mistake.name}
 
 
-@pytest.mark.parametrize("function, mistake", [(f, m) for f, ms in grader.KNOWN_MISTAKES.items() for m in ms],
-                         ids=lambda value: getattr(value, "name", value))
-def test_each_mistake_is_wrong_on_a_fixed_case_of_each_family_it_loses(function, mistake):
+@pytest.mark.parametrize("function, mistake, wrong", MISTAKES, ids=lambda value: getattr(value, "name", None))
+def test_each_mistake_is_wrong_on_a_fixed_case_of_each_family_it_loses(function, mistake, wrong):
     """So that no seed can miss it: the random draws only add to the fixed cases."""
     for family, (fixed, _) in FAMILIES[function].items():
-        wrong = any(mistake.function(*case.values()) != REFERENCE[function](*case.values()) for case in fixed)
+        wrong_somewhere = any(wrong(*case.values()) != REFERENCE[function](*case.values()) for case in fixed)
         check_id = {"conv_output_size": "q5.conv.", "pool_output_size": "q5.pool.",
                     "same_padding": "q5.same_padding."}[function] + family
-        assert wrong == (check_id in EXPECTED_FAILURES[function][mistake.name]), check_id
+        assert wrong_somewhere == (check_id in lost_checks("q5", mistake)), check_id
 
 
 def test_fixed_cases_are_cases_a_real_layer_accepts():
@@ -90,12 +66,9 @@ def test_fixed_cases_are_cases_a_real_layer_accepts():
 
 
 def table_check(table, row):
-    context = CheckContext(id=f"q5.table.layer{row}", points=1.0, hidden=False)
-    try:
-        grader.test_layer_table_row(student_table=table, row=row, check=context)
-    except SubmissionError as failure:
-        return str(failure), context.details
-    return None, context.details
+    check = next(c for c in checks_of(grader, needing=("student_table",)) if c.id == f"q5.table.layer{row}")
+    outcome = run_check(check, None, 1234, None, student_table=table, network=TRUSTED.value("q5", "network"))
+    return (None if outcome.passed else str(outcome.failure)), outcome.details
 
 
 def test_a_table_written_as_keras_prints_it_with_numpy_numbers_is_right():
@@ -122,3 +95,18 @@ def test_a_wrong_row_loses_only_itself():
     table = list(LAYER_TABLE)
     table[1] = ((125, 125, 32), 51232)
     assert [row for row in range(1, 10) if table_check(table, row)[0]] == [2]
+
+
+def test_a_wrong_row_says_which_cell_is_wrong_and_why_but_never_what_it_should_be():
+    table = list(LAYER_TABLE)
+    table[1] = ((125, 125, 32), 51232)  # the shape of a 'valid' size rounded up; the count right
+    message, details = table_check(table, 2)
+    assert "the output shape (125, 125, 32) is wrong" in message and "parameter count" not in message
+    assert "conv: rounded up" in message
+    assert str(LAYER_TABLE[1][0]) not in message and details["wrong_cells"] == ["shape"]
+    table[1], table[2] = ((123, 123, 32), 51232), ((61, 61, 32), 0)  # row 3 follows from row 2's wrong shape
+    message, _ = table_check(table, 3)
+    assert "an earlier row's shape is wrong too" in message and str(LAYER_TABLE[2][0]) not in message
+    table[1] = (LAYER_TABLE[1][0], 51200)  # no bias
+    message, _ = table_check(table, 2)
+    assert "the parameter count 51200 is wrong" in message and "no bias" in message and "51232" not in message

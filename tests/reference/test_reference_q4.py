@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from graders import test_q4_params as grader
+from graders.questions.q4.judges import Settings
 from reference.q4_params import (
     conv2d_params,
     dense_params,
@@ -19,9 +20,11 @@ from reference.q4_params import (
 )
 from tests.reference.in_process import (
     FakeStudent,
+    catalogued_mistakes,
     checks_of,
     diagnoses,
     failed,
+    lost_checks,
     rubric_settings,
     run_checks,
 )
@@ -118,40 +121,30 @@ def test_rejects_bad_sizes(call):
 
 # -- the grader's checks at the default seed (tests/reference/test_sweep_q4_q5_q6.py sweeps many) --
 
-EXPECTED_FAILURES = {  # function -> known mistake -> the checks it loses
-    "conv2d_params": {mistake.name: {"q4.conv2d"} for mistake in grader.KNOWN_MISTAKES["conv2d_params"]},
-    "dense_params": {mistake.name: {"q4.dense"} for mistake in grader.KNOWN_MISTAKES["dense_params"]},
-    "simple_rnn_params": {mistake.name: {"q4.simple_rnn"} for mistake in grader.KNOWN_MISTAKES["simple_rnn_params"]},
-    "lstm_params": {mistake.name: {"q4.lstm"} for mistake in grader.KNOWN_MISTAKES["lstm_params"]},
-    "gru_params": {"reset_after ignored": {"q4.gru.reset_after"},
-                   "second bias always counted": {"q4.gru.reset_before"},
-                   "four gates": {"q4.gru.reset_after", "q4.gru.reset_before"}},
-}
-REFERENCE = {name: globals()[name] for name in EXPECTED_FAILURES}
+MISTAKES = catalogued_mistakes("q4")
+REFERENCE = {name: globals()[name] for name in ("conv2d_params", "dense_params", "simple_rnn_params",
+                                                "lstm_params", "gru_params")}
 
 
-def test_mistake_table_is_complete():
-    assert {f: set(ms) for f, ms in EXPECTED_FAILURES.items()} == {
-        f: {m.name for m in ms} for f, ms in grader.KNOWN_MISTAKES.items()}
+def test_every_function_mistake_names_the_checks_it_loses():
+    assert {function for function, _, _ in MISTAKES} == set(REFERENCE)
+    assert all(mistake.loses for _, mistake, _ in MISTAKES)
 
 
-@pytest.mark.parametrize("function, mistake", [(f, m) for f, ms in grader.KNOWN_MISTAKES.items() for m in ms],
-                         ids=lambda value: getattr(value, "name", value))
-def test_each_mistake_loses_its_checks_and_is_named_at_the_default_seed(function, mistake):
-    outcomes = run_checks(checks_of(grader), FakeStudent({**REFERENCE, function: mistake.function}), 1234,
-                          rubric_settings("q4", grader.Settings))
-    assert failed(outcomes) == EXPECTED_FAILURES[function][mistake.name]
+@pytest.mark.parametrize("function, mistake, wrong", MISTAKES, ids=lambda value: getattr(value, "name", None))
+def test_each_mistake_loses_its_checks_and_is_named_at_the_default_seed(function, mistake, wrong):
+    outcomes = run_checks(checks_of(grader), FakeStudent({**REFERENCE, function: wrong}), 1234,
+                          rubric_settings("q4", Settings))
+    assert failed(outcomes) == lost_checks("q4", mistake)
     assert diagnoses(outcomes) == {mistake.name}
     assert all(mistake.name in str(outcomes[check].failure) for check in failed(outcomes))
 
 
-def test_every_known_mistake_is_wrong_on_a_fixed_case():
+@pytest.mark.parametrize("function, mistake, wrong", MISTAKES, ids=lambda value: getattr(value, "name", None))
+def test_every_known_mistake_is_wrong_on_a_fixed_case(function, mistake, wrong):
     """So that no seed can miss it: the random draws only add to the fixed cases."""
-    for function, mistakes in grader.KNOWN_MISTAKES.items():
-        fixed = [case for key, cases in grader.FIXED.items() if key.split(".")[0] == function for case in cases]
-        for mistake in mistakes:
-            assert any(mistake.function(*case.values()) != REFERENCE[function](*case.values()) for case in fixed), \
-                mistake.name
+    fixed = [case for key, cases in grader.FIXED.items() if key.split(".")[0] == function for case in cases]
+    assert any(wrong(*case.values()) != REFERENCE[function](*case.values()) for case in fixed), mistake.name
 
 
 def test_kernel_size_is_drawn_as_an_int_and_as_a_pair():
@@ -165,10 +158,10 @@ def as_numpy_int(function):
 
 
 def test_the_reference_passes_and_numpy_integers_are_noted_not_failed():
-    outcomes = run_checks(checks_of(grader), FakeStudent(REFERENCE), 1234, rubric_settings("q4", grader.Settings))
+    outcomes = run_checks(checks_of(grader), FakeStudent(REFERENCE), 1234, rubric_settings("q4", Settings))
     assert not failed(outcomes)
     numpy_ints = {name: as_numpy_int(function) for name, function in REFERENCE.items()}
     outcomes = run_checks(checks_of(grader), FakeStudent(numpy_ints, plain=False), 1234,
-                          rubric_settings("q4", grader.Settings))
+                          rubric_settings("q4", Settings))
     assert not failed(outcomes)
     assert outcomes["q4.dense"].details["representations"] == ["dense_params returned a NumPy integer"]

@@ -16,6 +16,8 @@ from graders import test_q4_params as q4
 from graders import test_q5_shapes as q5
 from graders import test_q6_batchnorm as q6
 from graders.core.errors import StudentException
+from graders.questions.q4.judges import Settings as Q4Settings
+from graders.questions.q5.judges import Settings as Q5Settings
 from graders.questions.q6 import diagnosis as diagnose_bn
 from reference import q4_params as ref4
 from reference import q5_shapes as ref5
@@ -24,16 +26,14 @@ from tests.grading import SAMPLES as SAMPLES_DIR
 from tests.grading import load_golden
 from tests.reference.in_process import (
     FakeStudent,
+    catalogued_mistakes,
     checks_of,
     diagnoses,
     failed,
+    lost_checks,
     rubric_settings,
     run_checks,
 )
-from tests.reference.test_grading_q5 import EXPECTED_FAILURES as Q5_EXPECTED
-
-# The checks each known mistake loses are written out once, in the fast tests of each question.
-from tests.reference.test_reference_q4 import EXPECTED_FAILURES as Q4_EXPECTED
 from tests.reference.test_reference_q6 import (
     EXPECTED_FAILURES as Q6_EXPECTED,
 )
@@ -77,11 +77,11 @@ def sweep(module, question, settings_type, names, expected_failures, expected_di
 
 # -- q4 ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("function, mistake", [(f, m) for f, ms in q4.KNOWN_MISTAKES.items() for m in ms],
-                         ids=lambda value: getattr(value, "name", value))
-def test_q4_each_mistake_loses_its_checks_on_every_seed(function, mistake):
-    names = {**reference_names(ref4, Q4_NAMES), function: mistake.function}
-    sweep(q4, "q4", q4.Settings, names, Q4_EXPECTED[function][mistake.name], mistake.name)
+@pytest.mark.parametrize("function, mistake, wrong", catalogued_mistakes("q4"),
+                         ids=lambda value: getattr(value, "name", None))
+def test_q4_each_mistake_loses_its_checks_on_every_seed(function, mistake, wrong):
+    names = {**reference_names(ref4, Q4_NAMES), function: wrong}
+    sweep(q4, "q4", Q4Settings, names, lost_checks("q4", mistake), mistake.name)
 
 
 def square_kernel_only(kernel_size, in_channels, filters, use_bias=True):
@@ -89,10 +89,10 @@ def square_kernel_only(kernel_size, in_channels, filters, use_bias=True):
 
 
 def test_q4_a_square_kernel_only_conv2d_loses_the_conv2d_check_on_every_seed():
-    sweep(q4, "q4", q4.Settings, {**reference_names(ref4, Q4_NAMES), "conv2d_params": square_kernel_only},
+    sweep(q4, "q4", Q4Settings, {**reference_names(ref4, Q4_NAMES), "conv2d_params": square_kernel_only},
           {"q4.conv2d"})
     outcome = run_checks(checks_of(q4)[:1], FakeStudent({"conv2d_params": square_kernel_only}), 1234,
-                         rubric_settings("q4", q4.Settings))["q4.conv2d"]
+                         rubric_settings("q4", Q4Settings))["q4.conv2d"]
     assert isinstance(outcome.failure, StudentException) and "(kh, kw) pair" in str(outcome.failure)
 
 
@@ -112,17 +112,17 @@ def numpy_q4():
 
 @pytest.mark.parametrize("plain", [True, False], ids=["through the wire", "raw NumPy types"])
 def test_q4_reference_and_numpy_answers_pass_on_every_seed(plain):
-    sweep(q4, "q4", q4.Settings, reference_names(ref4, Q4_NAMES), set())
-    sweep(q4, "q4", q4.Settings, numpy_q4(), set(), plain=plain)
+    sweep(q4, "q4", Q4Settings, reference_names(ref4, Q4_NAMES), set())
+    sweep(q4, "q4", Q4Settings, numpy_q4(), set(), plain=plain)
 
 
 # -- q5 ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("function, mistake", [(f, m) for f, ms in q5.KNOWN_MISTAKES.items() for m in ms],
-                         ids=lambda value: getattr(value, "name", value))
-def test_q5_each_mistake_loses_its_checks_on_every_seed(function, mistake):
-    names = {**reference_names(ref5, Q5_NAMES), function: mistake.function}
-    sweep(q5, "q5", q5.Settings, names, Q5_EXPECTED[function][mistake.name], mistake.name)
+@pytest.mark.parametrize("function, mistake, wrong", catalogued_mistakes("q5"),
+                         ids=lambda value: getattr(value, "name", None))
+def test_q5_each_mistake_loses_its_checks_on_every_seed(function, mistake, wrong):
+    names = {**reference_names(ref5, Q5_NAMES), function: wrong}
+    sweep(q5, "q5", Q5Settings, names, lost_checks("q5", mistake), mistake.name)
 
 
 def unrounded_conv(size, kernel, stride=1, padding="valid", dilation=1):
@@ -132,7 +132,7 @@ def unrounded_conv(size, kernel, stride=1, padding="valid", dilation=1):
 
 
 def test_q5_unrounded_division_loses_the_valid_checks_on_every_seed():
-    sweep(q5, "q5", q5.Settings, {**reference_names(ref5, Q5_NAMES), "conv_output_size": unrounded_conv},
+    sweep(q5, "q5", Q5Settings, {**reference_names(ref5, Q5_NAMES), "conv_output_size": unrounded_conv},
           {"q5.conv.valid", "q5.conv.strided", "q5.conv.dilated"}, {"no +1", None})  # None: "expected an integer"
 
 
@@ -159,14 +159,14 @@ def other_q5_formulas():
 
 @pytest.mark.parametrize("plain", [True, False], ids=["through the wire", "raw NumPy types"])
 def test_q5_reference_and_other_formulas_pass_on_every_seed(plain):
-    sweep(q5, "q5", q5.Settings, reference_names(ref5, Q5_NAMES), set())
-    sweep(q5, "q5", q5.Settings, other_q5_formulas(), set(), plain=plain)
+    sweep(q5, "q5", Q5Settings, reference_names(ref5, Q5_NAMES), set())
+    sweep(q5, "q5", Q5Settings, other_q5_formulas(), set(), plain=plain)
 
 
 def test_q5_constant_answers_get_their_own_message():
     names = {"conv_output_size": lambda *args: 1, "pool_output_size": lambda *args: 0,
              "same_padding": lambda *args: (0, 0)}
-    outcomes = run_checks(checks_of(q5), FakeStudent(names), 1234, rubric_settings("q5", q5.Settings))
+    outcomes = run_checks(checks_of(q5), FakeStudent(names), 1234, rubric_settings("q5", Q5Settings))
     assert all(not outcome.passed and "for all" in str(outcome.failure) and "whatever the arguments"
                in str(outcome.failure) for outcome in outcomes.values())
 
@@ -264,7 +264,7 @@ def test_q6_degenerate_outputs_never_pass_a_y_check(forward, lost):
 
 # -- the samples with goldens, graded in-process on every seed ---------------------------
 
-GRADERS = {"q4": (q4, q4.Settings), "q5": (q5, q5.Settings), "q6": (q6, q6.Settings)}
+GRADERS = {"q4": (q4, Q4Settings), "q5": (q5, Q5Settings), "q6": (q6, q6.Settings)}
 SAMPLES = ["reference", "typical_mistakes", "empty", "placeholder_answers", "q4_q5_numpy_and_lists",
            "q5_same_padding_without_max", "bn_keepdims_statistics", "bn_epsilon_in_moving_variance",
            "bn_eps_outside_sqrt", "bn_unbiased_variance", "bn_batch_stats_at_inference", "bn_wrong_constants"]

@@ -1,9 +1,12 @@
 """q5: convolution and pooling output shapes, and the layer table (graders/test_q5_shapes.py); known mistakes
-in mistakes.py."""
+in mistakes.py, what they compute and the reference's answers in trusted.py."""
 
 from graders.core.contract import constant, function
 from graders.questions.declaration import Question
-from graders.questions.q5.mistakes import KNOWN_MISTAKES
+from graders.questions.q5.judges import JUDGES, Settings
+from graders.questions.q5.mistakes import MISTAKES
+
+TABLE_ROWS = 9  # layers of the network students tabulate (its text: the trusted side's "network")
 
 
 def _starter_values() -> dict[str, str]:
@@ -22,4 +25,5 @@ QUESTION = Question(
     contract=(function("conv_output_size", "an int"), function("pool_output_size", "an int"),
               function("same_padding", "(before, after)"),
               constant("LAYER_TABLE", "a list of (output_shape or None, params) rows, one per layer")),
-    mistakes=KNOWN_MISTAKES, starter_values=_starter_values)
+    mistakes=MISTAKES, starter_values=_starter_values, settings=Settings, judges=JUDGES,
+    trusted="graders.questions.q5.trusted")
