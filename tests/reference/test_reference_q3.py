@@ -7,7 +7,9 @@ over legitimate variants and known mistakes is recorded in rubric.toml [q3]; its
 tests/reference/test_sweep_q1_q3.py.
 """
 
+import copy
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +101,23 @@ def test_broken_regressor_scores_below_zero_and_the_fix_passes(name, tf):
     r2, ref = tf
     assert r2(ref.broken_preprocess, ref.broken_build_regressor, name) < 0.0
     assert r2(ref.preprocess, ref.build_regressor, name) >= SETTINGS.r2_min(name)
+
+
+def test_a_rescore_refuses_a_new_budget_for_the_checks_it_trains_and_judges_a_new_threshold():
+    """The training budget is observed (only the R² check it trains is named); a threshold is judged."""
+    from graders.core.results import from_json
+    from graders.harness.judgement import observation_changes
+
+    checks = [{"id": f"q3.{local}", "status": "passed", "score": 1, "max_score": 1}
+              for local in ("preprocess.scaling", "model.input_shape", "r2.linear", "r2.friedman")]
+    stored = from_json({"submission": "s", "seed": 1234, "hidden": False, "isolation": "process",
+                        "rubric": {"data": Rubric.load().data}, "questions": [{"id": "q3", "checks": checks}]})
+
+    def changed(**settings):
+        data = copy.deepcopy(Rubric.load().data)
+        data["q3"].update(settings)
+        return set(observation_changes(stored, Rubric(data, path=Path("changed.toml"))))
+
+    assert changed(epochs_friedman=30) == {"q3.r2.friedman"}
+    assert changed(n_train=800) == {check["id"] for check in checks}
+    assert changed(r2_min_linear=0.9, leakage_atol=1e-3, max_std_ratio=5) == set()
