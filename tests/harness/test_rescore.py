@@ -15,9 +15,15 @@ from tests.grading import load_golden, run_grader, sample_path, write_rubric
 # A TA's edits that need no new observation: points, a check hidden, thresholds and tolerances. Each
 # question's converted grader adds its judged settings here.
 JUDGED_CHANGES = {'"conv.valid"': 3, '"gru.reset_after"': "{ points = 2, hidden = true }", "dense": 0.5,
-                  '"table.layer*"': 2}
+                  '"table.layer*"': 2,
+                  # q3: the reference's Friedman R² (0.95-0.98) fails 0.99; a leaking scaler (X_train moves by
+                  # about 2) passes a tolerance of 10; every scaled feature passes a ratio of 5.
+                  "r2_min_friedman": 0.99, "leakage_atol": 10, "max_std_ratio": 5,
+                  # q6: epsilon folded into the moving variance ((1 - 0.99) * 1e-3 off) passes 1e-4; y looser.
+                  "atol_moving": 1e-4, "atol": 1e-3, "rtol_float32": 2e-4}
 # One sample per question at least, each graded on its golden questions.
-SAMPLES = ["reference", "typical_mistakes", "q4_q5_numpy_and_lists", "placeholder_answers"]
+SAMPLES = ["reference", "typical_mistakes", "q4_q5_numpy_and_lists", "placeholder_answers", "scaler_fit_on_test",
+           "bn_epsilon_in_moving_variance"]
 
 
 def comparable(result) -> dict:
