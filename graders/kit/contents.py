@@ -26,6 +26,7 @@ LEFT_OUT = (
     "graders/kit/",  # this builder, which reads the reference
     "graders/recorded/",  # written by the builder into the kit, never taken from here
     "graders/similarity/", "reports/similarity.py", "reports/index.py", "reports/gradebook.py",  # a class's
+    "reports/templates/index.html.j2", "reports/templates/similarity.html.j2",
     "graders/questions/starter.py",  # the starter notebook, cut from the reference
 )
 RUBRIC = "graders/rubric.toml"
