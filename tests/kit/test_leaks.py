@@ -91,7 +91,7 @@ def test_each_kind_of_leak_is_found(built_kit, tmp_path, needles, table, slipped
 
 def test_a_kit_built_with_a_reference_module_in_it_is_refused_and_deleted(tmp_path, kit_questions):
     with pytest.raises(HarnessError, match="reference/q5_shapes.py: a file of reference/"):
-        build_kit(out=tmp_path, questions=("q4", "q5"),
+        build_kit(out=tmp_path, questions=("q4",),  # the smallest kit: one question to record
                   extra_files={"reference/q5_shapes.py": (REFERENCE_DIR / "q5_shapes.py").read_bytes()})
     assert list(tmp_path.glob("*.whl")) == []
 
