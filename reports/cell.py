@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graders.core.results import GradingResult
+from graders.core.results import SKIPPED, GradingResult
 from graders.core.trusted import CHECKED_BY_TA
 from reports.render import _ENVIRONMENT
 from reports.view import BY_TA_LABEL, report_view
@@ -45,7 +45,8 @@ def text_lines(result: GradingResult | None, *, notes: list[Note], report: str, 
         for check in question.checks:
             label = BY_TA_LABEL if check.cause == CHECKED_BY_TA else check.category
             message = check.message.splitlines()[0] if check.message else ""
-            lines.append(f"  {label:<13} {check.score:g}/{check.max_score:g}  {check.id}  {message}"[:200])
+            points = "-" if check.status == SKIPPED else f"{check.score:g}/{check.max_score:g}"  # not in the total
+            lines.append(f"  {label:<13} {points:>5}  {check.id}  {message}"[:200])
     return [*lines, public_line(result) + ".", f"report: {report}"]
 
 
