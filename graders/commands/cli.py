@@ -1,4 +1,5 @@
-"""`hw3grade`: a thin command line over keyword-only functions (grade, batch, similarity, template)."""
+"""`hw3grade`: a thin command line over keyword-only functions (grade, batch, similarity, template, kit,
+gradescope)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from graders.core.errors import HarnessError
 from graders.core.exits import EXIT_ALL_PASSED, EXIT_GRADER_ERROR, EXIT_NOT_LOADED, EXIT_SOME_FAILED, EXIT_USAGE
 from graders.core.options import BATCH, GRADE, GradingOptions, add_to_argparse
 from graders.harness.run import grade as run_grading
+from graders.kit.build import build_kit
+from graders.kit.gradescope import build_autograder
 from graders.questions.starter import build_template
 from graders.similarity import find_similar
 from reports.similarity import write_similarity
@@ -52,6 +55,23 @@ def template(*, out: str) -> int:
     return 0
 
 
+def kit(*, out: str, questions: list[str] | None = None) -> int:
+    """Build the student kit (a wheel) into the folder `out`; refuse while a shipped module imports reference/."""
+    try:
+        built = build_kit(out=out, questions=questions)
+    except HarnessError as refused:
+        print(f"hw3grade kit: {refused}", file=sys.stderr)
+        return EXIT_GRADER_ERROR
+    print(built.describe())
+    return 0
+
+
+def gradescope(*, out: str, seed_policy: str = "fresh") -> int:
+    """Build Gradescope's autograder zip into the folder `out`."""
+    print(build_autograder(out=out, seed_policy=seed_policy).describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hw3grade", description="Grade HW3 submissions.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     alike.add_argument("--out", required=True, help="output folder (similarity.csv, similarity.html)")
     alike.add_argument("--rubric", metavar="PATH", help="the rubric TOML whose [similarity] section sets the "
                                                         "thresholds (default graders/rubric.toml)")
+    publish = commands.add_parser("kit", help="build the student kit (a wheel: pip install FILE) without the solutions",
+                                  description="Build the student kit into OUT: the public checks (the graders, "
+                                              "the sandbox, the reference's values recorded at the public seed), no "
+                                              "solution. Rebuild it after any change of the graders or the rubric.")
+    publish.add_argument("out", metavar="OUT", help="folder to write the wheel into")
+    publish.add_argument("--questions", nargs="+", metavar="QN", help="only these questions (default: all)")
+    autograder = commands.add_parser("gradescope", help="build Gradescope's autograder zip (setup.sh, run_autograder)",
+                                     description="Build the zip a TA uploads to Gradescope into OUT: it installs "
+                                                 "this grader and grades each submission with --hidden.")
+    autograder.add_argument("out", metavar="OUT", help="folder to write autograder.zip into")
+    autograder.add_argument("--seed-policy", choices=("fresh", "class"), default="fresh",
+                            help="fresh: a new secret seed per submission (default); class: one secret seed, drawn "
+                                 "now and kept in the zip, for every submission and regrade")
     return parser
 
 
@@ -95,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         return batch(**{key: value for key, value in options.items() if value is not None})
     if command == "similarity":
         return similarity(**options)
+    if command == "kit":
+        return kit(**options)
+    if command == "gradescope":
+        return gradescope(**options)
     return grade(**options)
 
 

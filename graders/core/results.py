@@ -109,6 +109,7 @@ class GradingResult:
     error: str = ""  # the grading itself failed (a batch's crash or timeout): no check ran
     profile: dict = field(default_factory=dict)  # where the grading's seconds went (see GradingSession.profile)
     rubric: dict = field(default_factory=dict)  # the rubric it was judged under: {"path", "sha256", "data"}
+    kit: dict = field(default_factory=dict)  # a student kit's grading (public checks only): its name, version
 
     def __post_init__(self) -> None:
         if isinstance(self.isolation, str):
@@ -159,6 +160,7 @@ def to_json(result: GradingResult) -> dict:
         "worker": result.worker,
         **({"profile": result.profile} if result.profile else {}),
         **({"rubric": result.rubric} if result.rubric else {}),
+        **({"kit": result.kit} if result.kit else {}),
         **({"error": result.error} if result.error else {}),
     }
 
@@ -176,7 +178,7 @@ def from_json(data: dict) -> GradingResult:
         for q in data.get("questions", [])
     ]
     extras = {key: data.get(key) or {} for key in ("dataset", "load", "answers", "versions", "worker", "profile",
-                                                      "rubric")}
+                                                      "rubric", "kit")}
     return GradingResult(submission=str(data.get("submission", "")), seed=data.get("seed", 0),
                          hidden=bool(data.get("hidden")), isolation=Isolation.parse(str(data.get("isolation") or
                                                                                         "unknown")),

@@ -41,7 +41,7 @@ def test_notebook_is_valid_with_a_section_per_question(notebook):
         assert f"| `{family.label}` | {family.kind} |" in text
     assert "$" not in text.replace("$$", ""), "a placeholder of starter.md was left unfilled"
     last = notebook.cells[-1]
-    assert last.cell_type == "markdown" and "pytest graders --submission hw3_starter.ipynb" in last.source
+    assert last.cell_type == "markdown" and "hw3check hw3_starter.ipynb" in last.source and 'check("q5")' in last.source
 
 
 def test_stubs_keep_the_reference_signature_and_docstring_and_raise(notebook):
