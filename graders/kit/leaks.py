@@ -253,7 +253,8 @@ def _add_answers(needles: Needles) -> None:
 
 def _add_value(needles: Needles, value, what: str, names) -> None:
     plain = _plain(value)
-    needles.values.append((plain, what))
+    if isinstance(plain, (list, dict)):  # a bare number (the multiple choice's 3) equals many a recorded count:
+        needles.values.append((plain, what))  # such an answer is caught by its kind and its request's key
     texts = {repr(value), str(value), repr(plain), *_inner_forms(value)}
     for form in (plain, encode(value)):
         texts |= {_json(form, compact=compact, sort=sort) for compact in (False, True) for sort in (False, True)}
