@@ -15,7 +15,8 @@ Prints, each for the self-check and for the TA's hidden grading where it applies
   - hang: a submission whose q5 functions loop forever, graded on q4 and q5;
   - peer: otter-grader (`otter run`, which executes the notebook) vs this harness on the notebook
     sample, as submitted and without its experiment cells;
-  - samples: every sample with goldens graded again: scores and check statuses must be identical.
+  - samples: every sample with goldens graded again: scores and check statuses must be identical;
+  - rescore: `hw3grade rescore` of a class of 200 made from the samples' real results (bench_rescore.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from benchmarks import bench_rescore  # noqa: E402
 from benchmarks.measure import PeakMemory, grade_once, machine_ram_bytes, profile_rows  # noqa: E402
 from graders.commands.batch import grade_class  # noqa: E402
 
@@ -147,7 +149,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--class-size", type=int, default=4)
     parser.add_argument("--cell-timeout", type=int, default=300, help="seconds before otter's run is stopped")
-    parts = ["profile", "whole", "throughput", "overhead", "hang", "peer", "samples"]
+    parser.add_argument("--rescore-students", type=int, default=200, help="the class rescored by --only rescore")
+    parts = ["profile", "whole", "throughput", "overhead", "hang", "peer", "samples", "rescore"]
     parser.add_argument("--only", nargs="+", choices=parts, default=parts)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {machine_ram_bytes() / 2**30:.0f} GiB; "
@@ -155,7 +158,8 @@ def main() -> None:
     steps = {"profile": lambda: profile(args.questions), "whole": lambda: whole_submission(args.questions, args.repeats),
              "throughput": lambda: throughput(args.questions, args.class_size),
              "overhead": lambda: overhead(args.questions, args.repeats), "hang": hang,
-             "peer": lambda: peer(args.cell_timeout), "samples": samples}
+             "peer": lambda: peer(args.cell_timeout), "samples": samples,
+             "rescore": lambda: bench_rescore.rescore(args.questions, args.rescore_students, max(args.repeats, 3))}
     for part in args.only:
         steps[part]()
 
