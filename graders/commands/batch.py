@@ -42,7 +42,7 @@ from graders.harness.run import grade_in_forked_process, grade_in_subprocess
 from graders.sandbox.isolation import refuse_unconfined_root
 from graders.similarity import find_similar
 from graders.submission.classfolder import SUBMISSION_SUFFIXES, Entry, discover, safe_name
-from graders.term.grades import StudentGrade
+from graders.term.grades import StudentGrade, check_times
 from graders.term.marks import read_marks
 from graders.term.rules import term_rules
 from reports.similarity import similarity_view, write_similarity
@@ -116,12 +116,14 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
         ValueError: a `recheck` pattern that matches no check; a problem of the marks file (all of them).
     """
     refuse_unconfined_root(isolation)  # student code would run as root on this machine
-    out = Path(out)
-    entries = discover(Path(class_dir))
+    # Absolute: each grading runs from the project's folder, where a relative path means something else.
+    out, class_dir = Path(out).absolute(), Path(class_dir).absolute()
+    entries = discover(class_dir)
     rubric = class_rubric(out, rubric)
     judged_under = Rubric.load(rubric)
-    marked = read_marks(marks_path(out, marks), students={e.student_id for e in entries},
-                        manual=term_rules(judged_under.data, where=str(judged_under.path)).manual)
+    rules = term_rules(judged_under.data, where=str(judged_under.path))
+    marked = read_marks(marks_path(out, marks), students={e.student_id for e in entries}, manual=rules.manual)
+    check_times(marked, rules)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     grading = GradingOptions(submission="", hidden=hidden, seed=class_seed(out, seed, hidden=hidden), rubric=rubric,
                              mnist=mnist, isolation=isolation, threads=threads, questions=tuple(questions or ()),
@@ -130,8 +132,7 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
     version = grader_version(options)
     plan = plan_batch(out, entries, version=version, rubric=judged_under, content_hash=content_hash,
                       forced=tuple(recheck or ()))
-    write_settings(out, ClassSettings(str(Path(class_dir).resolve()), rubric, tuple(questions or ()), hidden, mnist,
-                                      isolation))
+    write_settings(out, ClassSettings(str(class_dir), rubric, tuple(questions or ()), hidden, mnist, isolation))
     busy = len(plan.grade) + len(plan.rechecked)
     report = progress or ProgressLine(len(entries), already=len(entries) - busy)
     runner = _dask_runner(scheduler) if scheduler else _local_runner(workers)
@@ -157,6 +158,8 @@ def recheck_class(*, out: Path | str, recheck: list[str], **options) -> BatchSum
                                 "hw3grade batch CLASS_DIR --out OUT first")
     recorded = {"class_dir": settings.class_dir, "questions": list(settings.questions), "hidden": settings.hidden,
                 "mnist": settings.mnist, "isolation": settings.isolation}
+    if not options.get("hidden"):  # a flag left out keeps the class's: a hidden class keeps its secret seed
+        options.pop("hidden", None)
     return grade_class(**{**recorded, **options, "out": out, "recheck": recheck})
 
 

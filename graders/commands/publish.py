@@ -52,7 +52,7 @@ class Published:
         if self.changes.rubric_lines:
             lines += ["rubric lines changed:", *(f"  {line}" for line in self.changes.rubric_lines)]
         changed = self.changes.students
-        where = f" ({self.history / 'changes.csv'})" if self.history else ""
+        where = f" ({shown_path(self.history / 'changes.csv')})" if self.history else ""
         lines.append(f"{len(changed)} student{'s' if len(changed) != 1 else ''} changed{where}"
                      + (":" if changed else ""))
         for student in changed[:limit]:
@@ -63,6 +63,12 @@ class Published:
         if len(changed) > limit:
             lines.append(f"  ... and {len(changed) - limit} more")
         return "\n".join(lines)
+
+
+def shown_path(path: Path) -> str:
+    """`path` from the current folder when it is under it (as the TA named OUT), else as it is."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def publish_class(out: Path, results: list[tuple[str, GradingResult | None]], *, rubric: Rubric, marks: Marks,

@@ -20,7 +20,7 @@ from graders.core.results import GradingResult, QuestionResult, read_json
 from graders.core.rubric import Rubric
 from graders.harness.judgement import observation_changes, rejudge
 from graders.submission.classfolder import Entry
-from graders.term.changes import Rerun
+from graders.term.changes import RERUN_BECAUSE, Rerun
 
 FORCED = "re-run (--recheck)"
 
@@ -66,7 +66,7 @@ def plan_batch(out: Path, entries: list[Entry], *, version: str, rubric: Rubric,
         needed = observation_changes(stored, rubric)
         if chosen or needed:
             groups[frozenset(chosen | set(needed))].append(entry)
-            why = {check: FORCED for check in chosen} | {c: f"re-run: {'; '.join(r)}" for c, r in needed.items()}
+            why = {check: FORCED for check in chosen} | {c: RERUN_BECAUSE + "; ".join(r) for c, r in needed.items()}
             plan.reruns[entry.student_id] = Rerun(FORCED if chosen else "re-run", frozenset(why), why)
         elif stored.rubric.get("sha256") != rubric.sha256:
             plan.rejudge.append(entry)

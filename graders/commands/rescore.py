@@ -23,11 +23,12 @@ from graders.commands.outfolder import (
     student_ids,
     write_settings,
 )
-from graders.commands.publish import Published, in_processes, publish_class
+from graders.commands.publish import Published, in_processes, publish_class, shown_path
 from graders.core.results import GradingResult, read_json, write_json
 from graders.core.rubric import Rubric
 from graders.harness.judgement import observation_changes, rejudge
 from graders.term.changes import rubric_lines
+from graders.term.grades import check_times
 from graders.term.history import read_state
 from graders.term.marks import read_marks
 from graders.term.rules import term_rules
@@ -46,8 +47,9 @@ class RescoreRefused(ValueError):
                            f"{'; '.join(reasons)}" for check, reasons in sorted(checks.items()))
         changed = "\n".join(f"  {line}" for line in lines) or "  (none: the results were judged under no rubric "\
                                                                   "this version records)"
-        super().__init__(f"this rubric changes what {len(checks)} check{'s' if len(checks) != 1 else ''} observe; "
-                         f"a rescore cannot judge them from the stored observations:\n{listed}\n"
+        what = f"{len(checks)} checks observe" if len(checks) != 1 else "1 check observes"
+        super().__init__(f"this rubric changes what {what}; a rescore cannot judge them from the stored "
+                         f"observations:\n{listed}\n"
                          f"rubric lines changed:\n{changed}\n"
                          f"run them again: hw3grade batch {out}{f' --rubric {rubric}' if rubric else ''} --recheck "
                          f"{' '.join(sorted(checks))}")
@@ -60,11 +62,13 @@ class RescoreSummary:
     previous_sha256: str
     published: Published
     seconds: float
+    rubric_named: str = ""  # the rubric as the TA named it ("": the class's)
 
     def describe(self, out) -> str:
         was = f", was {self.previous_sha256[:12]}" if self.previous_sha256 and \
             self.previous_sha256 != self.rubric.sha256 else ""
-        return (f"rescored {self.students} students under {self.rubric.path} (rubric {self.rubric.sha256[:12]}{was}) "
+        return (f"rescored {self.students} students under {self.rubric_named or shown_path(Path(self.rubric.path))} "
+                f"(rubric {self.rubric.sha256[:12]}{was}) "
                 f"in {self.seconds:.1f} s; no student code ran\n{self.published.describe()}\n"
                 f"results in {out} (gradebook.csv, index.html, students/<id>/report.html)")
 
@@ -90,6 +94,7 @@ def rescore_class(*, out: Path | str, rubric: str | None = None, marks: str | No
     new = Rubric.load(chosen)
     rules = term_rules(new.data, where=str(new.path))
     marked = read_marks(marks_path(out, marks), students=set(students), manual=rules.manual)
+    check_times(marked, rules)
     judged = in_processes(_judge_again, [(student_folder(out, student), new) for student in students])
     if not any(old is not None for _, _, old in judged):
         raise FileNotFoundError(f"{out} has no graded students (students/<id>/results.json): run hw3grade batch first")
@@ -109,7 +114,7 @@ def rescore_class(*, out: Path | str, rubric: str | None = None, marks: str | No
     settings = read_settings(out)
     if rubric and settings is not None:
         write_settings(out, replace(settings, rubric=chosen))  # later runs judge the class under it too
-    return RescoreSummary(len(students), new, previous, published, time.perf_counter() - started)
+    return RescoreSummary(len(students), new, previous, published, time.perf_counter() - started, rubric or "")
 
 
 def _judge_again(folder: Path, rubric: Rubric) -> tuple[GradingResult | None, dict[str, list[str]], dict | None]:

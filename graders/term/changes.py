@@ -17,6 +17,7 @@ from graders.core.rubric import rule_key
 from graders.term.grades import LATE, OVERRIDE, StudentGrade
 
 NOT_SETTINGS = ("title", "checks")
+RERUN_BECAUSE = "re-run: "  # a check run again because the rubric changed what it observes, then why
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,10 @@ def _why(item: str, after, rerun: Rerun | None, old_rubric: dict, new_rubric: di
             "marked by hand" if after[0] is not None else "mark removed"
     because = rubric_reason(item, old_rubric, new_rubric)
     if rerun is not None and rerun.covers(item):
-        return rerun.reason_for(item) + (f"; {because}" if because else "")
+        reason = rerun.reason_for(item)
+        if because and reason.startswith(RERUN_BECAUSE):  # the rubric lines say the same, with the values
+            reason = RERUN_BECAUSE.rstrip(": ")
+        return reason + (f"; {because}" if because else "")
     return because or "judged again"
 
 

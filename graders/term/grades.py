@@ -118,6 +118,20 @@ def class_grades(results: list[tuple[str, GradingResult | None]], marks: Marks, 
     return grades
 
 
+def check_times(marks: Marks, rules: TermRules) -> None:
+    """Refuse, before anything is graded or written, submission times the late rule cannot compare.
+
+    Raises:
+        ValueError: naming the student whose submission time and due date do not both have a UTC offset.
+    """
+    for student, given in marks.students.items():
+        if rules.late is not None and given.submitted is not None:
+            try:
+                rules.late.penalty(given.submitted, max_points=1.0, extension_days=given.extension_days, due=given.due)
+            except ValueError as error:
+                raise ValueError(f"{marks.path} [students.{student}]: {error}") from None
+
+
 def _status(result: GradingResult | None) -> tuple[str, str]:
     if result is None:
         return MISSING, "no results file"

@@ -133,3 +133,13 @@ def test_a_mark_for_an_unknown_student_or_item_is_an_error_naming_it(out, capsys
 def test_a_folder_with_no_graded_student_is_said(tmp_path, capsys):
     assert cli.main(["rescore", str(tmp_path)]) == 4
     assert "has no graded students" in capsys.readouterr().err
+
+
+def test_a_submission_time_that_cannot_be_compared_with_the_due_date_is_refused_before_anything_is_written(
+        out, tmp_path, capsys):
+    (out / "marks.toml").write_text("[students.1002]\nsubmitted = 2025-03-16T10:00:00\n")  # no UTC offset
+    before = (out / "students" / "1002" / "results.json").read_text()
+    assert cli.main(["rescore", str(out), "--rubric", str(rubric_with(tmp_path / "late.toml", LATE_RULE))]) == 4
+    assert "[students.1002]: 2025-03-16 10:00 and 2025-03-14 23:59+01:00: give both times with a UTC offset" in \
+        capsys.readouterr().err
+    assert (out / "students" / "1002" / "results.json").read_text() == before

@@ -65,7 +65,8 @@ def test_a_rescore_is_a_fresh_batch_under_the_new_rubric_and_a_batch_back_reruns
     (run,) = [p for p in (tmp_path / "a" / "history").iterdir() if p.name.startswith("002-")]
     with open(run / "changes.csv", newline="") as handle:
         why = {(row["student"], row["item"]): row["why"] for row in csv.DictReader(handle)}
-    assert why[("1001", "q4.gru.reset_after")].startswith("re-run: it was hidden when graded")
+    assert why[("1001", "q4.gru.reset_after")] == \
+        're-run; [q4.checks] "gru.reset_after": { points = 2, hidden = true } -> 1'
     assert why[("1001", "q5.conv.valid")] == '[q5.checks] "conv.valid": 3 -> 1'
 
 
