@@ -150,6 +150,8 @@ def main() -> None:
     parser.add_argument("--class-size", type=int, default=4)
     parser.add_argument("--cell-timeout", type=int, default=300, help="seconds before otter's run is stopped")
     parser.add_argument("--rescore-students", type=int, default=200, help="the class rescored by --only rescore")
+    parser.add_argument("--rescore-results", metavar="DIR", help="--only rescore: make the class from these results "
+                        "JSON (e.g. hw3grade grade --json) instead of grading the samples")
     parts = ["profile", "whole", "throughput", "overhead", "hang", "peer", "samples", "rescore"]
     parser.add_argument("--only", nargs="+", choices=parts, default=parts)
     args = parser.parse_args()
@@ -159,7 +161,8 @@ def main() -> None:
              "throughput": lambda: throughput(args.questions, args.class_size),
              "overhead": lambda: overhead(args.questions, args.repeats), "hang": hang,
              "peer": lambda: peer(args.cell_timeout), "samples": samples,
-             "rescore": lambda: bench_rescore.rescore(args.questions, args.rescore_students, max(args.repeats, 3))}
+             "rescore": lambda: bench_rescore.rescore(args.questions, args.rescore_students, max(args.repeats, 3),
+                                                      args.rescore_results)}
     for part in args.only:
         steps[part]()
 

@@ -11,7 +11,9 @@ Target (../shared/DESIGN.md): a class of 200 in under 10 s on the 2-core machine
 
 from __future__ import annotations
 
+import os
 import re
+import resource
 import shutil
 import statistics
 import tempfile
@@ -22,7 +24,7 @@ from benchmarks.measure import grade_once
 from graders.commands.outfolder import ClassSettings, stored_results, write_settings
 from graders.commands.publish import publish_class
 from graders.commands.rescore import rescore_class
-from graders.core.results import from_json, write_json
+from graders.core.results import from_json, read_json, write_json
 from graders.core.rubric import DEFAULT_RUBRIC, Rubric
 from graders.term.marks import Marks
 
@@ -48,6 +50,12 @@ def changed_rubric(path: Path, edits: dict[str, str]) -> Path:
     return path
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (the rescore's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def graded_samples(questions: list[str]) -> list:
     """Each sample's results JSON (as its own grading wrote it)."""
     results = []
@@ -59,11 +67,17 @@ def graded_samples(questions: list[str]) -> list:
     return results
 
 
-def rescore(questions: list[str], students: int, repeats: int) -> None:
-    """Grade the samples, make and publish the class, then time `repeats` rescores of it."""
+def rescore(questions: list[str], students: int, repeats: int, results_from: str | None = None) -> None:
+    """Grade the samples (or read results JSON from `results_from`), make and publish the class, then time
+    `repeats` rescores of it: wall seconds, and CPU seconds of this process and its children (the figure
+    another load on the machine does not change)."""
     with tempfile.TemporaryDirectory(prefix="hw3bench-rescore-") as scratch:
-        print(f"rescore: grading {len(SAMPLES)} samples for a class of {students}")
-        samples = [from_json(data) for data in graded_samples(questions)]
+        if results_from:
+            samples = [read_json(path) for path in sorted(Path(results_from).glob("*.json"))]
+            print(f"rescore: {len(samples)} results from {results_from} for a class of {students}")
+        else:
+            print(f"rescore: grading {len(SAMPLES)} samples for a class of {students}")
+            samples = [from_json(data) for data in graded_samples(questions)]
         out = Path(scratch) / "out"
         for index in range(students):
             write_json(samples[index % len(samples)], out / "students" / f"{10000 + index}" / "results.json")
@@ -71,14 +85,17 @@ def rescore(questions: list[str], students: int, repeats: int) -> None:
         publish_class(out, stored_results(out), rubric=Rubric.load(), marks=Marks(), command="batch")
         size = sum(p.stat().st_size for p in out.glob("students/*/results.json"))
         rubrics = [changed_rubric(Path(scratch) / f"changed-{n}.toml", edits) for n, edits in enumerate(EDITS)]
-        seconds = []
+        seconds, cpu = [], []
         for run in range(repeats):
-            started = time.perf_counter()
+            started, used = time.perf_counter(), cpu_seconds()
             summary = rescore_class(out=out, rubric=str(rubrics[run % 2]))
             seconds.append(time.perf_counter() - started)
+            cpu.append(cpu_seconds() - used)
             changed_students = len(summary.published.changes.students) if summary.published.changes else 0
-            print(f"  rescore {run + 1}: {seconds[-1]:.2f} s, {changed_students} students changed, "
-                  f"{len(summary.published.changes.rubric_lines) if summary.published.changes else 0} rubric lines")
+            print(f"  rescore {run + 1}: {seconds[-1]:.2f} s wall, {cpu[-1]:.2f} s CPU, {changed_students} students "
+                  f"changed, {len(summary.published.changes.rubric_lines) if summary.published.changes else 0} "
+                  f"rubric lines; load average {os.getloadavg()[0]:.1f}")
         print(f"rescore of {students} students ({size / 2**20:.0f} MiB of results JSON): median "
-              f"{statistics.median(seconds):.2f} s over {repeats} (target: under 10 s)")
+              f"{statistics.median(seconds):.2f} s wall, {statistics.median(cpu):.2f} s CPU over {repeats} "
+              f"(target: under 10 s on {os.cpu_count()} cores)")
         shutil.rmtree(out, ignore_errors=True)
