@@ -37,7 +37,7 @@ def read_state(out: Path) -> dict | None:
 
 
 def write_state(out: Path, state: dict) -> None:
-    write_text_atomically(out / STATE_FILE, json.dumps(state, indent=1, sort_keys=True) + "\n")
+    write_text_atomically(out / STATE_FILE, json.dumps(state, indent=1) + "\n")
 
 
 def keep_rubric(out: Path, *, text: str, sha256: str) -> Path:
@@ -59,7 +59,7 @@ def record_run(out: Path, changes: ChangeSet, *, previous: dict) -> Path:
     if gradebook.exists():
         sha = previous.get("rubric", {}).get("sha256", "")[:12] or "unknown"
         write_text_atomically(folder / f"gradebook-{sha}.csv", gradebook.read_text(encoding="utf-8"))
-    write_text_atomically(folder / STATE_FILE, json.dumps(previous, indent=1, sort_keys=True) + "\n")
+    write_text_atomically(folder / STATE_FILE, json.dumps(previous, indent=1) + "\n")
     write_text_atomically(folder / "changes.json", json.dumps(changes.to_json(), indent=1) + "\n")
     write_text_atomically(folder / "changes.csv", changes_csv(changes))
     return folder
