@@ -35,6 +35,13 @@ def render_report(result: GradingResult | dict, *, term: dict | None = None) -> 
     return _ENVIRONMENT.get_template("report.html.j2").render(r={**report_view(typed), "term": term})
 
 
+def compile_report_templates() -> None:
+    """Compile the report's templates now: processes forked afterwards (a class's reports rendered in parallel)
+    share them instead of each compiling its own."""
+    for name in ("report.html.j2", "term.html.j2"):
+        _ENVIRONMENT.get_template(name)
+
+
 def write_report(result: GradingResult | dict, path: Path | str, *, term: dict | None = None) -> None:
     """Render `result` (with its term parts, if any) and write it to `path` (folders are created)."""
     write_text_atomically(Path(path), render_report(result, term=term))

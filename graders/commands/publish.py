@@ -28,7 +28,7 @@ from graders.term.rules import term_rules
 from reports.gradebook import write_gradebook
 from reports.gradescope import write_gradescope
 from reports.index import write_index
-from reports.render import write_report
+from reports.render import compile_report_templates, write_report
 from reports.term import report_term_view
 
 SIMILARITY_FILE = "similarity.json"  # the class page's similarity section, kept for a rescore (it reads no code)
@@ -129,6 +129,7 @@ def _run_chunk(function, jobs: list[tuple]) -> list:
 
 def _write_students(out: Path, results, grades: list[StudentGrade], history: list[ChangeSet]) -> None:
     """Each student's report.html and gradescope.json, with its grade's term parts."""
+    compile_report_templates()
     in_processes(_write_student, [(student_folder(out, student), result, grade, history)
                                   for (student, result), grade in zip(results, grades) if result is not None])
 
