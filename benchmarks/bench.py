@@ -20,6 +20,7 @@ Prints, each for the self-check and for the TA's hidden grading where it applies
     target: under 3 s after the first) and check_all() against a self-check of the same questions;
   - gradescope: run_autograder on the reference in a Gradescope-shaped folder (a hidden grading of every
     question): its wall time and peak memory, what the README's Gradescope settings come from.
+  - rescore: `hw3grade rescore` of a class of 200 made from the samples' real results (bench_rescore.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from benchmarks import bench_rescore  # noqa: E402
 from benchmarks.measure import PeakMemory, grade_once, machine_ram_bytes, profile_rows  # noqa: E402
 from graders.commands.batch import grade_class  # noqa: E402
 
@@ -178,7 +180,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--class-size", type=int, default=4)
     parser.add_argument("--cell-timeout", type=int, default=300, help="seconds before otter's run is stopped")
-    parts = ["profile", "whole", "throughput", "overhead", "hang", "peer", "samples", "kit", "gradescope"]
+    parser.add_argument("--rescore-students", type=int, default=200, help="the class rescored by --only rescore")
+    parser.add_argument("--rescore-results", metavar="DIR", help="--only rescore: make the class from these results "
+                        "JSON (e.g. hw3grade grade --json) instead of grading the samples")
+    parts = ["profile", "whole", "throughput", "overhead", "hang", "peer", "samples", "kit", "gradescope", "rescore"]
     parser.add_argument("--only", nargs="+", choices=parts, default=parts)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {machine_ram_bytes() / 2**30:.0f} GiB; "
@@ -186,7 +191,9 @@ def main() -> None:
     steps = {"profile": lambda: profile(args.questions), "whole": lambda: whole_submission(args.questions, args.repeats),
              "throughput": lambda: throughput(args.questions, args.class_size),
              "overhead": lambda: overhead(args.questions, args.repeats), "hang": hang,
-             "peer": lambda: peer(args.cell_timeout), "samples": samples, "kit": kit, "gradescope": gradescope}
+             "peer": lambda: peer(args.cell_timeout), "samples": samples, "kit": kit, "gradescope": gradescope,
+             "rescore": lambda: bench_rescore.rescore(args.questions, args.rescore_students, max(args.repeats, 3),
+                                                      args.rescore_results)}
     for part in args.only:
         steps[part]()
 

@@ -7,6 +7,7 @@ included, is an *error*: a bug of the grader, reported as such and never as the 
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import pytest
@@ -52,6 +53,11 @@ class CheckContext:
         """
         self.observations.update(values)
         self.observations[JUDGE] = judge
+
+
+def chosen(check_id: str, patterns: tuple[str, ...]) -> bool:
+    """Whether `check_id` is one of `patterns` (check ids or globs: "q5.conv.*")."""
+    return any(fnmatch.fnmatchcase(check_id, pattern) for pattern in patterns)
 
 
 def context_of(item, rubric) -> CheckContext:
