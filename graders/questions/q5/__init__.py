@@ -28,4 +28,4 @@ QUESTION = Question(
               function("same_padding", "(before, after)"),
               constant("LAYER_TABLE", "a list of (output_shape or None, params) rows, one per layer")),
     mistakes=MISTAKES, starter_values=_starter_values, settings=Settings, judges=JUDGES,
-    trusted=TRUSTED)
+    trusted=TRUSTED, answer_checks=("table.layer*",))

@@ -12,4 +12,4 @@ QUESTION = Question(
               constant("FC_BN_PARAMS", 'a dict {"fc": int, "bn_trainable": int, "bn_non_trainable": int}'),
               constant("Q6A_ANSWER", "an int, the number of the true statement")),
     free_text=("q6c",), mistakes={"batchnorm_forward": MISTAKES, "FC_BN_PARAMS": FC_BN_MISTAKES},
-    settings=Settings, judges=JUDGES, trusted="graders.questions.q6.trusted")
+    settings=Settings, judges=JUDGES, trusted="graders.questions.q6.trusted", answer_checks=("fc_bn_params", "q6a"))
