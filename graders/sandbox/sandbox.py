@@ -142,7 +142,7 @@ class Sandbox:
         """
         self._ensure_started()
         path = self._copy_in(source)
-        self._held.given(path, loose=True)
+        self._held.given(path, source=str(source))
         return path
 
     @contextlib.contextmanager
@@ -184,11 +184,13 @@ class Sandbox:
                 del self._shared[key]
                 workdir.remove_file(path)
 
-    def _share_open_blocks(self) -> None:
+    def _share_open_blocks(self, blocks: list[Block]) -> None:
         """A worker started during a `shared` block gets the block's file too (under its own folder)."""
-        for block in self._held.blocks:
-            block.inside = self._copy_in(block.source)
-            self._held.given(block.inside)
+        for block in blocks:
+            new = self._copy_in(block.source)
+            self._held.moved_to(block.inside, new)
+            block.inside = new
+            self._held.given(new)
 
     @property
     def isolation_description(self) -> Isolation:
@@ -224,9 +226,15 @@ class Sandbox:
         budget, cut_short = self._budgets.call_budget(request["name"], budget) if totalled else (budget, False)
         if cut_short and budget <= 0:
             raise self._budget_spent(request)
+        carried = {}
         if self._held.must_restart_for(request):
+            carried = self._held.carried(request)
             self._kill()  # it holds a grader file this request is not given: a new worker, that never held it
         self._ensure_started()
+        for old, source in carried.items():  # the files the request is given, in the new worker's folder
+            new = self._copy_in(source)
+            self._held.given(new, source=source)
+            self._held.moved_to(old, new)
         request = self._held.current_paths(request)
         self._request_id += 1
         request.update(seed=self.seed, id=self._request_id)
@@ -292,7 +300,7 @@ class Sandbox:
 
     def _start(self) -> None:
         self.close()  # the old worker and its folder: nothing of them is reused or read
-        self._held.restarted()
+        blocks = self._held.restarted()
         self._workdir = workdir.create(self.prepared.units, INSIDE_DIR)
         self._channel = Channel()
         requests_read, results_write = self._channel.worker_fds
@@ -323,7 +331,7 @@ class Sandbox:
         self.starts += 1
         self._output.drain(self._process.stdout)
         self._load(self._workdir / "submission")
-        self._share_open_blocks()
+        self._share_open_blocks(blocks)
 
     def _load(self, submission_dir: Path) -> None:
         units = [[unit.filename, unit.origin] for unit in self.prepared.units]

@@ -19,7 +19,6 @@ class Block:
 
     source: str
     inside: str | None = None
-    earlier: set[str] = field(default_factory=set)  # its paths in workers that were restarted during the block
 
 
 @dataclass
@@ -28,37 +27,57 @@ class HeldFiles:
 
     held: set[str] = field(default_factory=set)
     blocks: list[Block] = field(default_factory=list)
-    loose: set[str] = field(default_factory=set)  # shared by `share_file`: given to the requests that name them
+    loose: dict[str, str] = field(default_factory=dict)  # shared by `share_file` (path inside -> the grader's file):
+    #                                                      given to the requests that name them
+    moved: dict[str, str] = field(default_factory=dict)  # a file's path in a restarted worker -> its path in this one
 
-    def given(self, inside_path: str, *, loose: bool = False) -> None:
+    def given(self, inside_path: str, *, source: str | None = None) -> None:
+        """The worker got `inside_path`; with `source`, shared by `share_file` (given to requests naming it)."""
         self.held.add(inside_path)
-        if loose:
-            self.loose.add(inside_path)
+        if source is not None:
+            self.loose[inside_path] = source
 
     def must_restart_for(self, request: dict) -> bool:
-        """Whether the worker holds a file that `request` is not given (by an open block, or by naming a file
-        shared without one)."""
+        """Whether the worker holds a file that `request` is not given.
+
+        A request is given the files of the open blocks, and, when it names one of the files shared by
+        `share_file`, all of those (the older form: a Grad-CAM probe on the trained model may run where
+        the randomised copy was handed over too); a request given none, such as a training check,
+        runs in a worker that never held any.
+        """
         if not self.held:
             return False
-        named = set(_strings_in(request.get("args", ()))) | set(_strings_in(request.get("kwargs", {})))
-        allowed = {block.inside for block in self.blocks} | (self.loose & named)
+        allowed = {block.inside for block in self.blocks} | (set(self.loose) if set(self.loose) & _named(request)
+                                                             else set())
         return bool(self.held - allowed)
 
-    def restarted(self) -> None:
-        """A new worker holds nothing; the open blocks hand their files over again, under a new path."""
+    def carried(self, request: dict) -> dict[str, str]:
+        """The `share_file` files `request` names ({path inside: the grader's file}): a new worker gets them too."""
+        return {path: source for path, source in self.loose.items() if path in _named(request)}
+
+    def restarted(self) -> list[Block]:
+        """A new worker holds nothing. Returns the open blocks, whose files it must be given again."""
         self.held.clear()
         self.loose.clear()
-        for block in self.blocks:
-            if block.inside is not None:
-                block.earlier.add(block.inside)
-                block.inside = None
+        return self.blocks
+
+    def moved_to(self, old: str | None, new: str) -> None:
+        if old is not None and old != new:
+            self.moved[old] = new
+            for earlier, current in list(self.moved.items()):
+                if current == old:
+                    self.moved[earlier] = new
 
     def current_paths(self, request: dict) -> dict:
-        """`request` with a block's path in a restarted worker replaced by its path in this one."""
-        moved = {old: block.inside for block in self.blocks if block.inside for old in block.earlier}
-        if not moved:
+        """`request` with a file's path in a restarted worker replaced by its path in this one."""
+        if not self.moved:
             return request
-        return {key: _replaced(value, moved) if key in ("args", "kwargs") else value for key, value in request.items()}
+        return {key: _replaced(value, self.moved) if key in ("args", "kwargs") else value
+                for key, value in request.items()}
+
+
+def _named(request: dict) -> set[str]:
+    return set(_strings_in(request.get("args", ()))) | set(_strings_in(request.get("kwargs", {})))
 
 
 def _replaced(value, moved: dict, depth: int = 0):

@@ -100,3 +100,25 @@ def test_a_worker_restarted_inside_a_block_gets_the_file_again(tmp_path, model):
                 box.call("crash")
             assert "the shared copy" in box.call("find", inside, False)  # the old path names the new copy
         assert box.call("find", inside, False) == []
+
+
+def test_grad_cam_style_probes_share_the_worker_and_a_training_check_gets_a_clean_one(tmp_path, model):
+    randomised = tmp_path / "randomised.keras"
+    randomised.write_bytes(b"the grader's randomised model")
+    with make_sandbox(tmp_path, HOARDER) as box:
+        trained_inside = box.share_file(model)
+        box.call("hoard", trained_inside, False)
+        random_inside = box.share_file(randomised)
+        assert "memory" in box.call("find", random_inside, False) and box.starts == 1  # both handed over
+        assert box.call("find", "-", False) == [] and box.starts == 2  # given none: a worker that held none
+
+
+def test_a_request_naming_a_file_after_a_block_gets_a_new_worker_with_only_that_file(tmp_path, model):
+    other = tmp_path / "other.keras"
+    other.write_bytes(b"another grader file")
+    with make_sandbox(tmp_path, HOARDER) as box:
+        with box.shared(model) as inside:
+            box.call("hoard", inside, False)
+        given = box.share_file(other)  # the block's worker is still running: it held the model
+        found = box.call("find", given, False)
+        assert "memory" not in found and "the shared copy" in found and box.starts == 2
