@@ -12,6 +12,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from graders.sandbox import failures
+
 
 @dataclass
 class FunctionBudgets:
@@ -43,3 +45,8 @@ class FunctionBudgets:
         finally:
             self.spent[name] = self.spent.get(name, 0.0) + time.monotonic() - started
             self.calls[name] = self.calls.get(name, 0) + 1
+
+    def spent_failure(self, request: dict) -> failures.BudgetSpent:
+        """The failure of a call of `request`'s function once its total is spent."""
+        return failures.BudgetSpent(failures.Request.of(request), total_s=self.total_s,
+                                    calls=self.calls.get(request["name"], 0))

@@ -30,7 +30,7 @@ from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.channel import Channel, Closed, Expired
 from graders.sandbox.outcomes import exit_code_soon, peak_rss_of, signal_of_wrapped, worker_chain
 from graders.sandbox.output import OutputTail
-from graders.sandbox.shared import Block, HeldFiles
+from graders.sandbox.shared import Block, HeldFiles, copy_into
 
 if TYPE_CHECKING:
     from graders.submission.loader import PreparedSubmission
@@ -165,18 +165,11 @@ class Sandbox:
             self._delete_copy(block.inside)
 
     def _copy_in(self, source: Path | str) -> str:
-        stat = os.stat(source)
-        key = (os.path.realpath(source), stat.st_size, stat.st_mtime_ns)
-        if key not in self._shared:
-            name = Path(source).name
-            taken = {path.name for path in self._shared.values()}
-            unique = name if name not in taken else f"{len(self._shared)}-{name}"
-            try:
-                self._shared[key] = workdir.copy_in(source, self._workdir / "inputs", unique)
-            except FileExistsError:  # planted by a worker that can write its folder (process isolation)
-                self._kill()
-                raise failures.PlantedFile(failures.Request("share"), name=name) from None
-        return str(self._shared[key])
+        try:
+            return copy_into(self._shared, source, self._workdir / "inputs")
+        except FileExistsError:  # planted by a worker that can write its folder (process isolation)
+            self._kill()
+            raise failures.PlantedFile(failures.Request("share"), name=Path(source).name) from None
 
     def _delete_copy(self, inside: str | None) -> None:
         for key, path in list(self._shared.items()):
@@ -225,17 +218,8 @@ class Sandbox:
         totalled = request["op"] in ("call", "get")  # a contract function or global; probes have their own budgets
         budget, cut_short = self._budgets.call_budget(request["name"], budget) if totalled else (budget, False)
         if cut_short and budget <= 0:
-            raise self._budget_spent(request)
-        carried = {}
-        if self._held.must_restart_for(request):
-            carried = self._held.carried(request)
-            self._kill()  # it holds a grader file this request is not given: a new worker, that never held it
-        self._ensure_started()
-        for old, source in carried.items():  # the files the request is given, in the new worker's folder
-            new = self._copy_in(source)
-            self._held.given(new, source=source)
-            self._held.moved_to(old, new)
-        request = self._held.current_paths(request)
+            raise self._budgets.spent_failure(request)
+        request = self._worker_given_only_its_files(request)
         self._request_id += 1
         request.update(seed=self.seed, id=self._request_id)
         try:
@@ -243,7 +227,7 @@ class Sandbox:
                 reply = self._exchange(request, budget)
         except failures.TimedOut as exc:
             if cut_short:
-                raise self._budget_spent(request) from None
+                raise self._budgets.spent_failure(request) from None
             self._timed_out[key] = exc
             raise
         if self._cgroup is not None and len(self._cgroup.pids()) > self._baseline_processes:
@@ -252,10 +236,22 @@ class Sandbox:
             return reply.get("value")
         raise failures.from_reply(request, reply, memory_cap_bytes=self.config.limits.memory_bytes)
 
-    def _budget_spent(self, request: dict) -> failures.BudgetSpent:
-        name = request["name"]
-        return failures.BudgetSpent(failures.Request.of(request), total_s=self._budgets.total_s,
-                                    calls=self._budgets.calls.get(name, 0))
+    def _worker_given_only_its_files(self, request: dict) -> dict:
+        """Start the worker if needed; first restart it if it holds a grader file `request` is not given.
+
+        Returns:
+            `request` with the paths of the files it is given as the (new) worker sees them.
+        """
+        carried = {}
+        if self._held.must_restart_for(request):
+            carried = self._held.carried(request)
+            self._kill()  # a new worker, that never held the file
+        self._ensure_started()
+        for old, source in carried.items():  # the files the request is given, in the new worker's folder
+            new = self._copy_in(source)
+            self._held.given(new, source=source)
+            self._held.moved_to(old, new)
+        return self._held.current_paths(request)
 
     def _exchange(self, request: dict, timeout: float, *, on_loading=None) -> dict:
         """Send `request` and read its reply, both within `timeout` (decoding included).
@@ -307,11 +303,7 @@ class Sandbox:
         worker = str(self._workdir / "_harness" / "worker.py")
         command = [sys.executable, "-I", worker, "--requests", str(requests_read), "--results", str(results_write)]
         limits = self.config.limits
-        try:  # the seccomp filter: bubblewrap applies it, or the child before it runs the worker
-            program = seccomp.program_fd() if self.isolation == confine.BUBBLEWRAP else None
-            loader = seccomp.Loader() if program is None else None
-        except seccomp.SeccompUnavailable as exc:
-            raise HarnessError(f"{exc} (apt-get install libseccomp2; pip install pyseccomp)") from None
+        program, loader = seccomp.for_worker(bubblewrap=self.isolation == confine.BUBBLEWRAP)
         command = confine.wrap_command(self.isolation, command, workdir=self._workdir, seccomp_fd=program,
                                        hidden=list(self.config.hidden_paths), limits=limits)
         self._cgroup = WorkerCgroup.create(max_processes=limits.processes, memory_bytes=limits.memory_bytes,

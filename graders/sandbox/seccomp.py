@@ -23,6 +23,8 @@ import functools
 import os
 import tempfile
 
+from graders.core.errors import HarnessError
+
 # Docker's default profile (moby/profiles/seccomp/default.json): what it never allows, or allows only with
 # a capability the worker does not have.
 DOCKER_DENIED = (
@@ -91,6 +93,18 @@ def program_fd() -> int:
     os.write(write, data)
     os.close(write)
     return read
+
+
+def for_worker(*, bubblewrap: bool) -> tuple[int | None, "Loader | None"]:
+    """(a descriptor for bubblewrap's --seccomp, None) under bubblewrap; (None, a Loader) for a plain process.
+
+    Raises:
+        HarnessError: the filter cannot be built here (no libseccomp): no worker runs unfiltered.
+    """
+    try:
+        return (program_fd(), None) if bubblewrap else (None, Loader())
+    except SeccompUnavailable as exc:
+        raise HarnessError(f"{exc} (apt-get install libseccomp2; pip install pyseccomp)") from None
 
 
 class Loader:

@@ -10,7 +10,11 @@ in a fresh folder with fresh writable places.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from graders.sandbox import workdir
 
 
 @dataclass
@@ -103,3 +107,18 @@ def _strings_in(value, depth: int = 0):
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _strings_in(item, depth + 1)
+
+
+def copy_into(copies: dict, source, folder: Path) -> str:
+    """Copy the grader's file `source` into a worker's `folder` once (`copies`: its copies there, by source).
+
+    Returns:
+        The copy's path. Raises FileExistsError when its name is taken (a file the worker planted).
+    """
+    stat = os.stat(source)
+    key = (os.path.realpath(source), stat.st_size, stat.st_mtime_ns)
+    if key not in copies:
+        name = Path(source).name
+        taken = {path.name for path in copies.values()}
+        copies[key] = workdir.copy_in(source, folder, name if name not in taken else f"{len(copies)}-{name}")
+    return str(copies[key])
