@@ -122,3 +122,13 @@ def test_a_request_naming_a_file_after_a_block_gets_a_new_worker_with_only_that_
         given = box.share_file(other)  # the block's worker is still running: it held the model
         found = box.call("find", given, False)
         assert "memory" not in found and "the shared copy" in found and box.starts == 2
+
+
+def test_a_block_on_a_submission_that_cannot_load_fails_as_the_students_load_error(tmp_path, model):
+    from graders.core.errors import SubmissionLoadError
+
+    with make_sandbox(tmp_path, "import posix\nposix._exit(0)\n") as box:
+        with pytest.raises(SubmissionLoadError):
+            with box.shared(model):
+                pass
+        assert box._held.blocks == []
