@@ -330,7 +330,7 @@ class Sandbox:
         self._request_id += 1
         config = {"submission_dir": str(submission_dir), "scratch_dir": str(self._workdir / "scratch"),
                   "units": units, "seed": self.seed, "id": self._request_id, "filtered": True,
-                  "unprivileged": self.isolation == confine.BUBBLEWRAP, "threads": self.config.limits.threads}
+                  "unprivileged": self.isolation == confine.BUBBLEWRAP}
         started = time.perf_counter()
         self._loading_at = None
         try:
