@@ -53,6 +53,7 @@ class StudentSandbox(Sandbox):
     """A Sandbox whose failures are the student's errors, with messages written for the student."""
 
     session = None  # the GradingSession, set by open_sandbox
+    _answers: dict | None = None  # ANSWERS, once read
 
     @property
     def load_problems(self) -> list[dict]:
@@ -72,12 +73,14 @@ class StudentSandbox(Sandbox):
             return super().probe(module, name, needs=needs, timeout=timeout, **kwargs)
 
     def share_file(self, source) -> str:
+        self._answers_before_sharing()
         with self._in_words():
             return super().share_file(source)
 
     @contextlib.contextmanager
     def shared(self, source):
         """`Sandbox.shared`, a failure to hand the file over said to the student like any other."""
+        self._answers_before_sharing()
         block = super().shared(source)
         with self._in_words():
             inside = block.__enter__()
@@ -104,8 +107,22 @@ class StudentSandbox(Sandbox):
                 self.session.worker_failed_to_load(str(error))
             raise error from None
 
+    def _answers_before_sharing(self) -> None:
+        """Read ANSWERS while the worker holds no grader file: read at the end, after a check was handed
+        one, it would need a worker of its own (sandbox/shared.py), a whole start for free text."""
+        if self._answers is not None:
+            return
+        try:
+            with self._in_words():
+                self._ensure_started()
+        except SubmissionError:
+            return  # the submission does not load: the check that shares says so
+        self._answers = self.collect_answers()
+
     def collect_answers(self) -> dict:
         """The free-text ANSWERS, for manual grading ({} when there are none)."""
+        if self._answers is not None:
+            return self._answers
         if ANSWERS not in self.names:
             return {}
         try:

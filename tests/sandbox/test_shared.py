@@ -132,3 +132,11 @@ def test_a_block_on_a_submission_that_cannot_load_fails_as_the_students_load_err
             with box.shared(model):
                 pass
         assert box._held.blocks == []
+
+
+def test_answers_are_read_before_a_grader_file_is_handed_over_so_the_end_needs_no_new_worker(tmp_path, model):
+    source = HOARDER + "\nANSWERS = {'q1a': 'because'}\n"
+    with make_sandbox(tmp_path, source) as box:
+        inside = box.share_file(model)
+        box.call("hoard", inside, False)
+        assert box.collect_answers() == {"q1a": "because"} and box.starts == 1
