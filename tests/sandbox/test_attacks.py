@@ -80,7 +80,8 @@ def cgroups_work() -> bool:
 def leftovers(scratch: Path) -> dict:
     """What an attack could leave behind: sandbox folders, cgroups, marked processes, sentinels."""
     marked = subprocess.run(["pgrep", "-f", "hw3-attack"], capture_output=True, text=True).stdout.split()
-    cgroups = [p for root in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory"))
+    cgroups = [p for root in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory"),
+                              Path("/sys/fs/cgroup/cpu"))
                if root.exists() for p in root.glob("hw3grader-*") if not pid_alive(int(p.name.split("-")[1]))]
     return {"sandboxes": list(scratch.glob("hw3sandbox-*")), "cgroups": cgroups, "processes": marked,
             "sentinels": [path for path in SENTINELS if path.exists()]}
