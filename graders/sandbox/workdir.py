@@ -88,7 +88,12 @@ def write_file(root_fd: int, relative: str, data: bytes) -> None:
 
 
 def remove_orphans() -> None:
-    """Remove the sandbox folders of gradings that ended without removing them (killed with SIGKILL)."""
+    """Remove the sandbox folders of gradings that ended without removing them (killed with SIGKILL).
+
+    Only this user's folders whose grading process is gone, as `cgroup.remove_orphans` does (graders
+    that share a temporary folder across PID namespaces would not see each other's processes: give
+    each its own TMPDIR).
+    """
     try:
         candidates = list(Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*"))
     except OSError:
