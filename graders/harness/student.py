@@ -153,7 +153,7 @@ def sandbox_config(settings: SandboxSettings, *, isolation: str, threads: int | 
         parallel: gradings sharing this machine at once (their workers share its memory and cores): each
             worker's memory cap is the machine's memory × `memory_share` / `parallel`, at most the
             rubric's `memory_gib`, so that a batch never exceeds the machine; its CPU limit is the
-            machine's cores × `cpu_share` / `parallel`.
+            machine's cores × `cpu_share` / `parallel`, at most every core.
     """
     parallel = max(1, parallel)
     share = cgroup.machine_memory_bytes() * settings.memory_share / parallel
@@ -163,7 +163,7 @@ def sandbox_config(settings: SandboxSettings, *, isolation: str, threads: int | 
                     scratch_bytes=int(settings.scratch_mib * 2**20), memory_bytes=memory,
                     file_bytes=int(settings.file_mib * 2**20), open_files=settings.open_files,
                     threads=int(threads or worker_threads(settings.threads, parallel=parallel)),
-                    uid=settings.worker_uid, cpus=cores * settings.cpu_share / parallel)
+                    uid=settings.worker_uid, cpus=min(cores, cores * settings.cpu_share / parallel))
     replies = FrameLimits(max_bytes=int(settings.reply_mib * 2**20), max_header_bytes=REPLY_LIMITS.max_header_bytes,
                           max_items=REPLY_LIMITS.max_items)
     return SandboxConfig(isolation=isolation, call_timeout_s=settings.call_timeout_s,

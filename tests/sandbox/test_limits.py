@@ -45,8 +45,10 @@ def test_threads_and_cpu_share_split_the_machine_between_parallel_gradings():
     alone, two = (sandbox_config(settings(), isolation="auto", threads=None, parallel=n).limits for n in (1, 2))
     assert alone.threads == min(settings().threads, cores) and two.threads == max(1, min(settings().threads,
                                                                                            cores // 2))
-    assert alone.cpus == pytest.approx(cores * settings().cpu_share)
-    assert two.cpus == pytest.approx(alone.cpus / 2)
+    share = settings().cpu_share
+    assert alone.cpus == pytest.approx(min(cores, cores * share))
+    assert two.cpus == pytest.approx(min(cores, cores * share / 2))
+    assert sandbox_config(settings(), isolation="auto", threads=None, parallel=8 * cores).limits.cpus < cores
     assert sandbox_config(settings(), isolation="auto", threads=3, parallel=2).limits.threads == 3
 
 
