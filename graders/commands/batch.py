@@ -38,7 +38,7 @@ from graders.core.results import GradingResult, read_json, write_json, write_tex
 from graders.core.rubric import DEFAULT_RUBRIC, Rubric
 from graders.core.seeds import resolve_seed
 from graders.harness.judgement import rejudge
-from graders.harness.run import grade_in_forked_process, grade_in_subprocess
+from graders.harness.run import grade_in_forked_process, grade_in_subprocess, keep_private
 from graders.sandbox.isolation import refuse_unconfined_root
 from graders.similarity import find_similar
 from graders.submission.classfolder import SUBMISSION_SUFFIXES, Entry, discover, safe_name
@@ -351,6 +351,7 @@ def _store(out: Path, entry: Entry, graded: Path, version: str) -> None:
     """Move a grading's outputs from `graded` into the student's folder, then record what was graded."""
     folder = out / "students" / entry.student_id
     folder.mkdir(parents=True, exist_ok=True)
+    keep_private(graded)  # the results hold the class's seed: the TA's alone, like seed.json
     for name in OUTPUT_FILES:
         if (graded / name).exists():
             os.replace(graded / name, folder / name)  # the same file system (a folder in OUT): atomic
