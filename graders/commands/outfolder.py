@@ -77,4 +77,4 @@ def stored_results(out: Path, students: list[str] | None = None) -> list[tuple[s
 
 
 def store_result(out: Path, student: str, result: GradingResult) -> None:
-    write_json(result, student_folder(out, student) / "results.json")
+    write_json(result, student_folder(out, student) / "results.json", private=True)  # it records the class's seed

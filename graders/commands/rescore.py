@@ -132,7 +132,7 @@ def _judge_again(folder: Path, rubric: Rubric) -> tuple[GradingResult | None, di
     if reasons:
         return None, reasons, stored.rubric.get("data") or {}
     result = rejudge(stored, rubric)
-    write_json(result, folder / RESCORED)
+    write_json(result, folder / RESCORED, private=True)  # it records the class's seed
     slim = [replace(q, checks=[replace(c, observations={}) for c in q.checks]) for q in result.questions]
     return replace(result, questions=slim), {}, stored.rubric.get("data") or {}
 

@@ -200,19 +200,24 @@ def read_json(path: Path | str) -> GradingResult | None:
         return None
 
 
-def write_json(result: GradingResult, path: Path | str) -> None:
-    """Write the results JSON atomically, so a reader never sees half a file."""
-    write_text_atomically(Path(path), json.dumps(to_json(result), indent=2, default=str) + "\n")
+def write_json(result: GradingResult, path: Path | str, *, private: bool = False) -> None:
+    """Write the results JSON atomically, so a reader never sees half a file.
+
+    Args:
+        private: readable by its owner alone (0600): a class's results record its (secret) seed.
+    """
+    write_text_atomically(Path(path), json.dumps(to_json(result), indent=2, default=str) + "\n", private=private)
 
 
-def write_text_atomically(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str, *, private: bool = False) -> None:
     """Write `text` to `path` through a temporary file and a rename, with the usual permissions
-    (0644 under the common umask; mkstemp's own 0600 would hide a report from its reader)."""
+    (0644 under the common umask; mkstemp's own 0600 would hide a report from its reader), or 0600 when
+    `private` (never readable by others, not even for a moment)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(text)
-    os.chmod(temporary, 0o666 & ~_umask())
+    os.chmod(temporary, 0o600 if private else 0o666 & ~_umask())
     os.replace(temporary, path)
 
 
