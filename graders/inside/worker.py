@@ -2,7 +2,8 @@
 
 It is started by `sandbox.Sandbox` as `python -I worker.py --requests FD --results FD`, from
 a copy of this file and `wire.py` inside the sandbox's temporary folder (the sandbox hides
-`graders/`). It loads the submission once (saying which top-level statement it is running, so
+`graders/`), or, in a batch's worker slot, forked by the slot's zygote (zygote.py), which imported
+it with TensorFlow once, and run from `main()` the same way. It loads the submission once (saying which top-level statement it is running, so
 that a load timeout can name it, and importing the heavy libraries the submission's functions
 import), then serves requests by name, echoing each request's id. Everything it sends back is
 plain data; the grader re-checks every value it receives. Under bubblewrap it refuses to run
@@ -52,6 +53,8 @@ GUARDED = {os: ("_exit", "abort", "kill", "killpg", "fork", "forkpty", "setsid")
 
 
 def main() -> None:
+    global PID
+    PID = os.getpid()  # a worker forked by a slot's zygote (zygote.py) is not the process that imported this
     args = _parse_args()
     try:
         _serve_forever(args)
