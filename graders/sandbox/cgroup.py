@@ -147,6 +147,11 @@ class WorkerCgroup:
         for folder in self.folders:
             (folder / "cgroup.procs").write_text(str(os.getpid()))
 
+    def place(self, pid: int) -> None:
+        """Move process `pid` (of this process's PID namespace) into the cgroup(s): a slot's worker (slots.py)."""
+        for folder in self.folders:
+            (folder / "cgroup.procs").write_text(str(pid))
+
     def pids(self) -> set[int]:
         """Every process now in the cgroup."""
         found: set[int] = set()

@@ -155,6 +155,29 @@ def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[
     """
     if level == PROCESS:
         return command
+    args = _view(workdir, hidden, limits)
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
+    return [*args, "--", *_drop_privileges(limits.uid), *command]
+
+
+def wrap_zygote(command: list[str], *, workdir: Path, inbox: Path, hidden: list[Path], limits: Limits) -> list[str]:
+    """Prefix `command` with bubblewrap, for a worker slot's zygote (graders/inside/zygote.py), run by root.
+
+    The zygote's view is a worker's (`wrap_command`: the same allowlist, masks, namespaces and capped
+    writable places), with the slot's `inbox` bound read-only besides, where the grader writes each
+    student's folder. It is not dropped to an unprivileged user and gets no seccomp filter: it stays
+    root with its capabilities inside bubblewrap's namespaces, which it needs to make each worker's
+    namespaces and mounts, and then drops each worker exactly as `_drop_privileges` and `--seccomp` would.
+    """
+    if not running_as_root():
+        raise HarnessError("a worker slot's zygote needs bubblewrap run by root")
+    inbox_bind = [*_open_parents(str(inbox)), "--ro-bind", str(inbox), str(inbox)]
+    return [*_view(workdir, hidden, limits, also=inbox_bind), "--", *command]
+
+
+def _view(workdir: Path, hidden: list[Path], limits: Limits, also: list[str] = ()) -> list[str]:
+    """bubblewrap's options for a worker's view of the machine (see wrap_command), `also` bound besides."""
     args = [*_bubblewrap_prefix(limits.uid), "--dev", "/dev", "--proc", "/proc"]
     for path in WRITABLE_SYSTEM:
         args += _capped_tmpfs(path, limits)
@@ -168,14 +191,12 @@ def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[
     args += [*_open_parents(str(workdir)), "--ro-bind", str(workdir), str(workdir)]
     for name in WRITABLE:
         args += _capped_tmpfs(str(workdir / name), limits)
+    args += also  # after /tmp's tmpfs, which would hide it
     for path in hidden:  # in case a bound prefix (a venv inside the project) contains one
         if path.is_dir() and not _contains(path, workdir):
             args += _empty_folder(str(path))
     args += _masks(_python_prefixes())
-    args += ["--remount-ro", "/", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch")]
-    if seccomp_fd is not None:
-        args += ["--seccomp", str(seccomp_fd)]
-    return [*args, "--", *_drop_privileges(limits.uid), *command]
+    return [*args, "--remount-ro", "/", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch")]
 
 
 def _empty_folder(path: str) -> list[str]:

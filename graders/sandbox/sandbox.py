@@ -10,10 +10,7 @@ at once, with the same failure: a hang costs one timeout.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -23,19 +20,21 @@ from typing import TYPE_CHECKING
 from graders.core.errors import HarnessError
 from graders.core.isolation import Isolation
 from graders.inside import wire
-from graders.sandbox import cleanup, failures, seccomp, workdir
+from graders.sandbox import cleanup, failures, workdir
 from graders.sandbox import isolation as confine
 from graders.sandbox.budgets import FunctionBudgets
 from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.channel import Channel, Closed, Expired
+from graders.sandbox.launch import end, launch
 from graders.sandbox.outcomes import exit_code_soon, peak_rss_of, signal_of_wrapped, worker_chain
 from graders.sandbox.output import OutputTail
 from graders.sandbox.shared import Block, HeldFiles, copy_into
+from graders.sandbox.slots import SlotWorker
+from graders.sandbox.workdir import INSIDE_DIR  # noqa: F401 - where tests and benchmarks find the worker's code
 
 if TYPE_CHECKING:
     from graders.submission.loader import PreparedSubmission
 
-INSIDE_DIR = Path(__file__).resolve().parents[1] / "inside"  # copied into every sandbox
 # What a reply may hold: far above any legitimate result, far below what hurts the grading process.
 REPLY_LIMITS = wire.FrameLimits(max_bytes=64 * 2**20, max_header_bytes=8 * 2**20, max_items=500_000)
 
@@ -75,11 +74,13 @@ class Sandbox:
         self.worker_problems: list = []  # what failed while the worker ran the top level, as it reported it
         self.names: list[str] = []
         self.starts = 0
+        self.forked_starts = 0  # of them, workers forked by a batch's worker slot (sandbox/slots.py)
         self.load_seconds = 0.0
         self.used_cgroup = False
         self._peak_rss = 0
         self._workdir: Path | None = None
-        self._process: subprocess.Popen | None = None
+        self._seen_at: Path | None = None  # the worker's folder as it sees it
+        self._process: subprocess.Popen | SlotWorker | None = None
         self._channel: Channel | None = None
         self._cgroup: WorkerCgroup | None = None
         self._baseline_processes = 0
@@ -166,14 +167,14 @@ class Sandbox:
 
     def _copy_in(self, source: Path | str) -> str:
         try:
-            return copy_into(self._shared, source, self._workdir / "inputs")
+            return self._seen(copy_into(self._shared, source, self._workdir / "inputs"))
         except FileExistsError:  # planted by a worker that can write its folder (process isolation)
             self._kill()
             raise failures.PlantedFile(failures.Request("share"), name=Path(source).name) from None
 
     def _delete_copy(self, inside: str | None) -> None:
         for key, path in list(self._shared.items()):
-            if str(path) == inside:
+            if self._seen(path) == inside:
                 del self._shared[key]
                 workdir.remove_file(path)
 
@@ -297,38 +298,28 @@ class Sandbox:
     def _start(self) -> None:
         self.close()  # the old worker and its folder: nothing of them is reused or read
         blocks = self._held.restarted()
-        self._workdir = workdir.create(self.prepared.units, INSIDE_DIR)
-        self._channel = Channel()
-        requests_read, results_write = self._channel.worker_fds
-        worker = str(self._workdir / "_harness" / "worker.py")
-        command = [sys.executable, "-I", worker, "--requests", str(requests_read), "--results", str(results_write)]
         limits = self.config.limits
-        program, loader = seccomp.for_worker(bubblewrap=self.isolation == confine.BUBBLEWRAP)
-        command = confine.wrap_command(self.isolation, command, workdir=self._workdir, seccomp_fd=program,
-                                       hidden=list(self.config.hidden_paths), limits=limits)
         self._cgroup = WorkerCgroup.create(max_processes=limits.processes, memory_bytes=limits.memory_bytes,
                                            cpus=limits.cpus)
         self.used_cgroup = self.used_cgroup or self._cgroup is not None
-        try:
-            self._process = subprocess.Popen(
-                command, pass_fds=(*self._channel.worker_fds, *([program] if program is not None else [])),
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                env=confine.worker_environment(self._workdir, limits.threads), cwd=self._workdir / "scratch",
-                start_new_session=True, preexec_fn=confine.child_setup(limits, self._cgroup, filter_syscalls=loader),
-            )
-        finally:
-            if program is not None:
-                os.close(program)
-        self._channel.started()
+        started = launch(self.prepared.units, isolation=self.isolation, limits=limits, cgroup=self._cgroup,
+                         hidden=list(self.config.hidden_paths), timeout_s=self.config.load_timeout_s)
+        self._workdir, self._seen_at = started.workdir, started.seen_at
+        self._channel, self._process = started.channel, started.process
         self.starts += 1
+        self.forked_starts += isinstance(self._process, SlotWorker)
         self._output.drain(self._process.stdout)
-        self._load(self._workdir / "submission")
+        self._load(self._seen(self._workdir / "submission"))
         self._share_open_blocks(blocks)
 
-    def _load(self, submission_dir: Path) -> None:
+    def _seen(self, path: Path) -> str:
+        """`path`, in the worker's folder here, as the worker sees it (a slot's worker sees its folder elsewhere)."""
+        return str((self._seen_at or self._workdir) / Path(path).relative_to(self._workdir))
+
+    def _load(self, submission_dir: str) -> None:
         units = [[unit.filename, unit.origin] for unit in self.prepared.units]
         self._request_id += 1
-        config = {"submission_dir": str(submission_dir), "scratch_dir": str(self._workdir / "scratch"),
+        config = {"submission_dir": submission_dir, "scratch_dir": self._seen(self._workdir / "scratch"),
                   "units": units, "seed": self.seed, "id": self._request_id, "filtered": True,
                   "unprivileged": self.isolation == confine.BUBBLEWRAP}
         started = time.perf_counter()
@@ -367,10 +358,7 @@ class Sandbox:
             self.peak_rss_bytes()
         process, self._process = self._process, None
         if process is not None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            end(process)
         if self._cgroup is not None:  # also what left the process group (setsid daemons, forks)
             self._cgroup.remove()
             self._cgroup = None

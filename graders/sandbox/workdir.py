@@ -16,23 +16,27 @@ from pathlib import Path
 
 from graders.core.errors import HarnessError
 
+INSIDE_DIR = Path(__file__).resolve().parents[1] / "inside"  # the worker's code, copied into every folder
 PREFIX = "hw3sandbox-"
-INSIDE_FILES = ("worker.py", "wire.py", "npz.py")  # from graders/inside, beside the probes package
+INSIDE_FILES = ("worker.py", "wire.py", "npz.py", "zygote.py", "confine.py")  # graders/inside, beside the probes
 FOLDERS = ("submission", "_harness", "inputs", "home", "tmp", "scratch")
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1 << 20
 
 
-def create(units, inside_dir: Path) -> Path:
+def create(units, inside_dir: Path, parent: Path | None = None) -> Path:
     """A new folder holding the submission's units and the worker's code; returns its path.
 
     Its folders are 0755 and files 0644 (the worker may run as another user); the folder itself
     is 0711, so that user can enter it but not list it. Its name carries the grading process's
     pid, so that the folders of a grading killed before it could clean up are found and removed.
+
+    Args:
+        parent: where to make it (a worker slot's inbox, sandbox/slots.py); default: the temporary folder.
     """
     remove_orphans()
-    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
     fd = os.open(root, _DIRECTORY)
     try:
         for folder in FOLDERS:
