@@ -10,6 +10,7 @@ judged from the stored observations, or reruns only the checks whose observation
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -39,6 +40,7 @@ from graders.core.rubric import DEFAULT_RUBRIC, Rubric
 from graders.core.seeds import resolve_seed
 from graders.harness.judgement import rejudge
 from graders.harness.run import grade_in_forked_process, grade_in_subprocess, keep_private
+from graders.harness.student import worker_slots
 from graders.sandbox.isolation import refuse_unconfined_root
 from graders.similarity import find_similar
 from graders.submission.classfolder import SUBMISSION_SUFFIXES, Entry, discover, safe_name
@@ -135,8 +137,10 @@ def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hid
     write_settings(out, ClassSettings(str(class_dir), rubric, tuple(questions or ()), hidden, mnist, isolation))
     busy = len(plan.grade) + len(plan.rechecked)
     report = progress or ProgressLine(len(entries), already=len(entries) - busy)
-    runner = _dask_runner(scheduler) if scheduler else _local_runner(workers)
-    _carry_out(out, plan, options, version=version, rubric=judged_under, runner=runner, report=report)
+    # Each local worker slot imports TensorFlow once for all its students (graders/sandbox/zygotes.py).
+    with worker_slots(judged_under, grading, count=workers if busy and not scheduler else 0) as slots:
+        runner = _dask_runner(scheduler) if scheduler else _local_runner(workers, slots)
+        _carry_out(out, plan, options, version=version, rubric=judged_under, runner=runner, report=report)
     results = [(e.student_id, read_json(out / "students" / e.student_id / "results.json")) for e in entries]
     shown = _similarity(class_dir, out, rubric) if similarity else None
     published = publish_class(out, results, rubric=judged_under, marks=marked, reruns=plan.reruns, similarity=shown,
@@ -252,19 +256,23 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, forked: bool = False) -> None:
+def run_grading(submission: Path, out_dir: Path, options: BatchOptions, *, forked: bool = False,
+                slots=None) -> None:
     """Grade one submission in its own `pytest graders` process, writing its outputs into `out_dir`.
 
     Args:
         forked: fork the grading from a warm server that imported the graders once (this machine's
             batch), rather than start a new interpreter (a Dask worker's).
+        slots: the batch's worker slots (forked gradings only): one is lent to this grading.
 
     A grading that crashes or passes `options.timeout_s` still writes a results JSON that says so
     (every gradebook row is accounted for).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = grade_in_forked_process if forked else grade_in_subprocess
-    graded = run(options.for_student(submission, out_dir), timeout_s=options.timeout_s)
+    student = options.for_student(submission, out_dir)
+    with slots.lend() if slots is not None else contextlib.nullcontext() as slot:
+        graded = grade_in_forked_process(student, timeout_s=options.timeout_s, slot=slot) if forked else \
+            grade_in_subprocess(student, timeout_s=options.timeout_s)
     if graded.timed_out:
         failure = f"grading took longer than {options.timeout_s:g} s and was stopped"
     elif graded.data is None:
@@ -294,10 +302,10 @@ class ProgressLine:
 
 # -- runners: each yields (entry, outputs) as gradings finish ---------------------------------
 
-def _local_runner(workers: int):
+def _local_runner(workers: int, slots=None):
     def run(entries: list[Entry], options: BatchOptions, scratch: Path):
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(run_grading, e.path, scratch / e.student_id, options, forked=True): e
+            futures = {pool.submit(run_grading, e.path, scratch / e.student_id, options, forked=True, slots=slots): e
                        for e in entries}
             for future in as_completed(futures):
                 future.result()

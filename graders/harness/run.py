@@ -19,6 +19,8 @@ from graders.core.options import GradingOptions, thread_environment
 from graders.core.paths import PROJECT_ROOT
 from graders.core.results import GradingResult, from_json
 from graders.questions import QUESTIONS
+from graders.sandbox import slots
+from graders.sandbox.slots import Slot
 
 
 @dataclass(frozen=True)
@@ -79,15 +81,20 @@ PRELOADED = ["pytest", "numpy", "graders.harness.plugin", "graders.harness.sessi
 _FORKSERVER = None
 
 
-def grade_in_forked_process(options: GradingOptions, *, timeout_s: float | None = None) -> Graded:
+def grade_in_forked_process(options: GradingOptions, *, timeout_s: float | None = None,
+                             slot: Slot | None = None) -> Graded:
     """Grade in a child forked from a warm server that has imported pytest and the graders once.
 
     Each grading still has its own process (its own plugin state, crash and timeout), without
     paying the interpreter's start and the imports again: what `hw3grade batch` does for a class.
     `options.json_path` must be set; the child's output goes to a log file beside it.
+
+    Args:
+        slot: the batch's worker slot lent to this grading: its workers are forked by the slot's
+            zygote, which imported TensorFlow once (graders/sandbox/slots.py).
     """
     log = Path(options.json_path).with_suffix(".log")
-    child = _forkserver(options.threads).Process(target=_grade_child, args=(options, str(log)), daemon=False)
+    child = _forkserver(options.threads).Process(target=_grade_child, args=(options, str(log), slot), daemon=False)
     child.start()
     child.join(timeout_s)
     timed_out = child.is_alive()
@@ -138,9 +145,10 @@ def _forkserver(threads: int | None):
     return _FORKSERVER
 
 
-def _grade_child(options: GradingOptions, log: str) -> None:
+def _grade_child(options: GradingOptions, log: str, slot: Slot | None = None) -> None:
     import pytest
 
+    slots.assign(slot)
     descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(descriptor, 1)
     os.dup2(descriptor, 2)

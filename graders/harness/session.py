@@ -74,7 +74,7 @@ class GradingSession:
         self.isolation = sandbox.isolation_description
         self.mark("checks_s")
         self.worker = {"starts": sandbox.starts, "load_s": round(sandbox.load_seconds, 3),
-                       "peak_rss_mb": round(sandbox.peak_rss_bytes() / 2**20, 1)}
+                       "peak_rss_mb": round(sandbox.peak_rss_bytes() / 2**20, 1), "forked": sandbox.forked_starts}
         if sandbox.load_problems:  # what failed while the worker ran the submission's top level
             self.load["problems"] = [*self.load.get("problems", []), *sandbox.load_problems]
         warm.release(self, sandbox)  # closed, or kept for the next grading (--keep-worker)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from graders.core.contract import ANSWERS
 from graders.core.errors import SubmissionError, SubmissionLoadError
+from graders.core.options import GradingOptions
 from graders.core.paths import PROJECT_ROOT
 from graders.core.seeds import worker_seed
 from graders.harness.failures import student_error
@@ -21,6 +22,7 @@ from graders.sandbox import cgroup
 from graders.sandbox.failures import LoadFailed, SandboxFailure
 from graders.sandbox.isolation import Limits
 from graders.sandbox.sandbox import REPLY_LIMITS, Sandbox, SandboxConfig
+from graders.sandbox.zygotes import open_pool
 from graders.submission.explain import locate_problems
 
 MAX_ANSWER_CHARS = 20_000
@@ -47,6 +49,7 @@ class SandboxSettings:
     scratch_mib: float  # each writable folder of the worker under bubblewrap
     reply_mib: float  # largest reply the grading process reads back from the worker
     worker_uid: int  # the unprivileged user the worker runs as under bubblewrap when the grader is root
+    worker_slots: bool  # a batch forks each worker from its slot's zygote (TensorFlow imported once per slot)
 
 
 class StudentSandbox(Sandbox):
@@ -170,6 +173,26 @@ def sandbox_config(settings: SandboxSettings, *, isolation: str, threads: int | 
                          probe_timeout_s=settings.probe_timeout_s, load_timeout_s=settings.load_timeout_s,
                          function_budget_s=settings.function_budget_s, limits=limits, reply_limits=replies,
                          hidden_paths=tuple(PROJECT_ROOT / name for name in HIDDEN_FROM_WORKER))
+
+
+@contextlib.contextmanager
+def worker_slots(rubric, options: GradingOptions, *, count: int):
+    """A batch's `count` worker slots (sandbox/zygotes.py) for gradings made with `options`, closed at the end.
+
+    Yields None where the rubric turns them off (`[sandbox] worker_slots`) or they cannot run here (not
+    root, no bubblewrap, no cgroup): each grading then starts a fresh worker per student, as alone.
+    """
+    settings = rubric.section("sandbox", SandboxSettings)
+    pool = None
+    if settings.worker_slots and count > 0:
+        config = sandbox_config(settings, isolation=options.isolation, threads=options.threads,
+                                parallel=options.parallel)
+        pool = open_pool(count, limits=config.limits, isolation=config.isolation, hidden=list(config.hidden_paths))
+    try:
+        yield pool
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def machine_cores() -> int:
