@@ -116,7 +116,8 @@ def test_a_new_folder_is_readable_by_the_workers_user_and_nothing_more(tmp_path,
     assert (root / "submission" / "pkg" / "util.py").read_text() == "y = 2\n"
     for path in root.rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644), path
-    assert sorted(p.name for p in (root / "_harness").iterdir()) == ["npz.py", "probes", "wire.py", "worker.py"]
+    assert sorted(p.name for p in (root / "_harness").iterdir()) == ["confine.py", "npz.py", "probes", "wire.py", "worker.py",
+                                                                   "zygote.py"]
     assert root != workdir.create(units(), INSIDE_DIR)  # one per start
 
 

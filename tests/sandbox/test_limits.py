@@ -6,12 +6,14 @@ import time
 import pytest
 
 from graders.core.errors import CallTimeout
+from graders.core.options import GradingOptions
 from graders.core.rubric import Rubric
-from graders.harness.student import SandboxSettings, machine_cores, sandbox_config
+from graders.harness.student import SandboxSettings, machine_cores, sandbox_config, worker_slots
 from graders.sandbox.budgets import FunctionBudgets
 from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.failures import MESSAGE_CHARS, cut
 from graders.sandbox.isolation import Limits
+from tests.grading import write_rubric
 from tests.sandbox.workers import make_sandbox
 
 pytestmark = pytest.mark.filterwarnings("ignore::graders.sandbox.sandbox.UnconfinedRootWarning")
@@ -95,3 +97,9 @@ def test_once_a_function_has_spent_its_total_its_other_calls_fail_at_once(tmp_pa
                 box.call("slow")
         assert time.monotonic() - started < 0.5 and box.starts == 1  # not called: no new worker for it
         assert box.call("quick") == 2  # the other functions have their own totals
+
+
+def test_worker_slots_are_off_when_the_rubric_says_so(tmp_path):
+    path = write_rubric(tmp_path / "rubric.toml", {"worker_slots": "false"})
+    with worker_slots(Rubric.load(path), GradingOptions(submission="", threads=1, parallel=2), count=2) as pool:
+        assert pool is None  # each student of the batch then gets a fresh bubblewrap worker
