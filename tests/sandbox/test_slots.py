@@ -113,6 +113,8 @@ def look():
             "sid": os.getsid(0), "hostname": socket.gethostname(),
             "writable": [root for root, dirs, _ in os.walk("/") if not root.startswith(("/proc", "/sys"))
                          and os.access(root, os.W_OK)],
+            "readable": {root: len(dirs) + len(files) for root, dirs, files in os.walk("/")
+                         if not root.startswith(("/proc", "/sys"))},
             "dev": sorted(os.listdir("/dev")), "limits": open("/proc/self/limits").read(),
             "cwd": os.getcwd(), "home": os.environ["HOME"], "tmpdir": os.environ["TMPDIR"]}
 
@@ -138,6 +140,8 @@ def test_a_slot_worker_is_confined_as_a_fresh_bubblewrap_worker(tmp_path, lend):
     # Its init (PID 1, as bubblewrap's) is root as bubblewrap's is, but holds no capability at all.
     assert forked["init"]["Uid"].split()[0] == "0" and forked["init"]["CapEff"] == ZERO == forked["init"]["CapBnd"]
     same = json.loads(json.dumps({**forked, "init": None}).replace(seen_at, "WORK"))
+    # the slot's folder, one level above this grading's, holds this grading's folder alone
+    assert same["readable"].pop(str(Path(seen_at).parent)) == 1
     assert same == json.loads(json.dumps({**alone, "init": None}).replace(folder, "WORK")), \
         "a slot's worker sees the machine otherwise than a fresh bubblewrap worker"
 
@@ -161,6 +165,51 @@ def test_workers_of_slots_see_neither_each_other_nor_a_zygote(tmp_path, lend):
             box.close()
     for view in views:
         assert view["processes"] == [1, 2] and view["status"]["NSpid"] == "2", view
+
+
+CRASHING = CONFINEMENT + """
+def crash():
+    import posix
+    posix._exit(3)
+"""
+
+
+def zygote_state(zygote) -> dict:
+    """The zygote process (PID 2 of its bubblewrap, in its slot's cgroup): its descriptors, threads, children."""
+    pid = next(pid for pid in zygote.cgroup.pids() if namespace_pids(pid)[1:] == [2])
+    children = [int(child) for child in os.listdir("/proc") if child.isdigit() and parent_of(int(child)) == pid]
+    return {"fds": sorted(os.listdir(f"/proc/{pid}/fd")), "threads": len(os.listdir(f"/proc/{pid}/task")),
+            "children": children}
+
+
+def namespace_pids(pid: int) -> list[int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return [int(field) for field in status.split("NSpid:")[1].split("\n")[0].split()]
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def test_a_worker_that_ends_leaves_nothing_in_its_zygote(tmp_path, pool, lend):
+    zygote = pool.zygotes[1]
+    lend(1)
+    with sandbox(tmp_path / "warm", CONFINEMENT) as box:
+        box.call("look", timeout=120)  # the zygote has imported everything: its steady state
+    assert wait_for(lambda: zygote_state(zygote)["children"] == [])
+    before = zygote_state(zygote)
+    with sandbox(tmp_path / "ends", CRASHING) as box:
+        box.call("look")
+        with pytest.raises(Exception, match="status 3"):
+            box.call("crash")  # the worker exits
+        box.call("look")  # a new one, forked again
+        assert box.forked_starts == 2
+    # killed with its sandbox: the zygote reaps its init and keeps nothing of it
+    assert wait_for(lambda: zygote_state(zygote) == before), (zygote_state(zygote), before)
+    assert before["threads"] == 1 and before["children"] == []
 
 
 def processes_under(root: Path) -> list[int]:
