@@ -16,8 +16,12 @@ from tests.grading import load_golden, run_grader, sample_path, write_rubric
 # question's converted grader adds its judged settings here.
 JUDGED_CHANGES = {'"conv.valid"': 3, '"gru.reset_after"': "{ points = 2, hidden = true }", "dense": 0.5,
                   '"table.layer*"': 2}
+# q7: a threshold every class_sensitivity fails, one no CNN reaches, one every upsampled map is too low for.
+JUDGED_CHANGES.update({"class_margin": -1.0, "cnn_min_accuracy": 0.999, "upsampled_peak_range": "[1.5, 1.6]",
+                       '"heatmap.layer_name"': 3})
 # One sample per question at least, each graded on its golden questions.
-SAMPLES = ["reference", "typical_mistakes", "q4_q5_numpy_and_lists", "placeholder_answers"]
+SAMPLES = ["reference", "typical_mistakes", "q4_q5_numpy_and_lists", "placeholder_answers",
+           "gradcam_batch_axis_upsampled"]
 
 
 def comparable(result) -> dict:
