@@ -24,9 +24,9 @@ from graders.core.paths import cache_dir
 from graders.core.trusted import decode, encode, request_key
 from graders.questions.q7 import cases as cases_module
 from graders.questions.q7 import grader_model, heatmaps
+from graders.questions.q7 import selection as selection_module
 from graders.questions.q7.cases import Selection, Setup
 
-CONFIDENT = 0.9  # a "clear" digit: classified with at least this probability
 _CACHE_FORMAT = 1
 
 
@@ -164,9 +164,7 @@ def select_cases(maps, random_maps, labels: np.ndarray, rng: np.random.Generator
         settings: n_clear, n_ambiguous, n_negative, n_layer, n_random, min_positive, class_distinct_max,
             negative_evidence_max_r, layer_distinct_max, layer, other_layer.
     """
-    from graders.questions.q7.selection import Selector
-
-    return Selector(maps, random_maps, labels, rng, **settings).select()
+    return selection_module.Selector(maps, random_maps, labels, rng, **settings).select()
 
 
 def _setup_value(*, seed: int, images: np.ndarray, labels: np.ndarray, **settings) -> Setup:
@@ -202,7 +200,7 @@ def setup(*, seed: int, images: np.ndarray, labels: np.ndarray, **settings) -> d
         settings: the selection's settings (see `select_cases`), from the rubric.
     """
     key = hashlib.sha256(f"format={_CACHE_FORMAT};model={grader_model.model_key()}".encode())
-    for module in (__file__, heatmaps.__file__, cases_module.__file__, _selection_file()):
+    for module in (__file__, heatmaps.__file__, cases_module.__file__, selection_module.__file__):
         key.update(Path(module).read_bytes())
     key.update(request_key("q7", "setup", {"seed": seed, "images": images, "labels": labels, **settings}).encode())
     path = cache_dir() / f"q7-setup-{key.hexdigest()[:20]}.json"
@@ -213,12 +211,6 @@ def setup(*, seed: int, images: np.ndarray, labels: np.ndarray, **settings) -> d
     value = _setup_value(seed=seed, images=images, labels=labels, **settings).to_plain()
     _write_atomically(path, json.dumps(encode(value)))
     return value
-
-
-def _selection_file() -> str:
-    from graders.questions.q7 import selection
-
-    return selection.__file__
 
 
 def _write_atomically(path: Path, text: str) -> None:
