@@ -224,29 +224,36 @@ def described_model(result: dict) -> dict:
 
 # -- the heatmap checks ---------------------------------------------------------------------
 
+@pytest.fixture
+def noted(graded, check) -> None:
+    """Where this seed's case selection had to widen its pool or relax a criterion, in the check's details."""
+    if graded.setup.selection.notes:
+        check.details["case_selection"] = graded.setup.selection.notes
+
+
 @pytest.mark.check("q7.heatmap.shape")
-def test_heatmap_shape(answers, graded, check):
+def test_heatmap_shape(answers, graded, check, noted):
     check.observe("shape", **observations.shapes([np.shape(a) for a in answers.main], graded.setup,
                                                  graded.descriptions(), grid=graded.grid))
 
 
 @pytest.mark.check("q7.heatmap.nonnegative")
-def test_heatmap_nonnegative(maps, check):
+def test_heatmap_nonnegative(maps, check, noted):
     check.observe("nonnegative", **maps.nonnegative())
 
 
 @pytest.mark.check("q7.heatmap.normalised")
-def test_heatmap_normalised(maps, check):
+def test_heatmap_normalised(maps, check, noted):
     check.observe("normalised", **maps.normalised())
 
 
 @pytest.mark.check("q7.heatmap.logit")
-def test_heatmap_uses_logit(maps, check):
+def test_heatmap_uses_logit(maps, check, noted):
     check.observe("logit", **maps.logit())
 
 
 @pytest.mark.check("q7.heatmap.correlation")
-def test_heatmap_correlation(maps, graded, check):
+def test_heatmap_correlation(maps, graded, check, noted):
     scores = {i: maps.similarities[i]["r"] for i in maps.predicted}
     check.details["images"] = pictures.digit_overlays(graded.setup.cases, graded.images, graded.labels,
                                                       graded.setup.variants["correct"], maps.maps, scores)
@@ -254,17 +261,17 @@ def test_heatmap_correlation(maps, graded, check):
 
 
 @pytest.mark.check("q7.heatmap.top_overlap")
-def test_heatmap_top_overlap(maps, settings, check):
+def test_heatmap_top_overlap(maps, settings, check, noted):
     check.observe("top_overlap", **maps.top_overlap(settings.top_fraction))
 
 
 @pytest.mark.check("q7.heatmap.class_sensitivity")
-def test_heatmap_class_sensitivity(maps, check):
+def test_heatmap_class_sensitivity(maps, check, noted):
     check.observe("class_sensitivity", **maps.class_sensitivity())
 
 
 @pytest.mark.check("q7.heatmap.layer_name")
-def test_heatmap_layer_name(answers, maps, graded, check):
+def test_heatmap_layer_name(answers, maps, graded, check, noted):
     names = [f"{graded.digit(d)}, class_index=None" for d in graded.setup.selection.layer_digits]
     layer_maps = [as_2d(array, f"{name}, layer_name={graded.setup.other_layer!r}")
                   for array, name in zip(answers.layer, names)]
@@ -272,7 +279,7 @@ def test_heatmap_layer_name(answers, maps, graded, check):
 
 
 @pytest.mark.check("q7.heatmap.randomisation")
-def test_heatmap_randomisation(answers, maps, graded, check):
+def test_heatmap_randomisation(answers, maps, graded, check, noted):
     selection = graded.setup.selection
     names = [f"{graded.digit(d)}, class {c}" for d, c in zip(selection.random_digits, selection.random_classes)]
     trained = [as_2d(array, f"{name} (trained model)") for array, name in zip(answers.trained, names)]

@@ -58,7 +58,7 @@ def observe_all(answer, graded, models, settings, *, training=False) -> dict:
     student = q7_answers.GradCamStudent(answer, models, training=training)
     answers = grader.ask_student(student, settings, graded)
     fixtures = {"answers": answers, "maps": grader.student_maps(answers, graded), "graded": graded,
-                "settings": settings, "student": student}
+                "settings": settings, "student": student, "noted": None}
     found = {}
     for check in HEATMAP_CHECKS:
         context = CheckContext(check.id, 1.0, False)

@@ -77,7 +77,7 @@ def grade(answer, graded, models, settings, seed, *, training=False, trusted_sid
     answers = grader.ask_student(student, settings, graded)
     maps = grader.student_maps(answers, graded)
     return {check.id.removeprefix("q7.heatmap."): run_check(check, student, seed, settings, trusted=trusted_side,
-                                                             answers=answers, maps=maps, graded=graded)
+                                                             answers=answers, maps=maps, graded=graded, noted=None)
             for check in HEATMAP_CHECKS}
 
 

@@ -88,6 +88,15 @@ class Selector:
         chosen, scanned = _scan(order, lambda ds: self._distinct(ds, self.runner_up[ds]), self.n["ambiguous"], 32)
         if scanned > 32:
             self.notes.append(f"ambiguous digits: the pool of the 32 closest top-two classes widened to {scanned}")
+        if len(chosen) < self.n["ambiguous"]:  # relaxed: the least alike of the 32 closest usable ones
+            pool = np.array([d for d in order[:32] if int(d) not in chosen], dtype=int)
+            usable = pool[self._usable(pool, self.runner_up[pool]) & self._usable(pool, self.predicted[pool])] \
+                if len(pool) else pool
+            ranked = usable[np.argsort(self._class_r(usable, self.runner_up[usable]), kind="stable")] \
+                if len(usable) else usable
+            chosen += [int(d) for d in ranked[:self.n["ambiguous"] - len(chosen)]]
+            self.notes.append(f"ambiguous digits: too few with r <= {self.class_distinct_max:g} between the runner-up's "
+                              "and the predicted class's maps; completed with the least alike")
         return [int(d) for d in chosen]
 
     def _clear(self, *, taken: set) -> list[tuple[int, int]]:
