@@ -15,3 +15,12 @@ QUESTION = Question(
               function("grad_cam", "a 2-D array in [0, 1]")),
     probe="q7", mistakes={"grad_cam": MISTAKES}, settings=Settings, judges=JUDGES,
     trusted="graders.questions.q7.trusted")
+
+
+def KIT_FILES() -> dict[str, str]:  # noqa: N802 - the name the kit builder reads (graders/kit/build.py)
+    """The student kit ships the grader's own trained CNN and its randomised copy (never q7's answer): {path
+    in the kit: the trained file}, built here when the cache has none."""
+    from graders.questions.q7 import grader_model
+
+    return {f"graders/questions/q7/{grader_model.SHIPPED[kind].name}": str(path)
+            for kind, path in grader_model.model_paths().items()}

@@ -58,7 +58,7 @@ def build():
     import keras
     from keras import layers
 
-    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    inputs = keras.Input((28, 28, 1), name="image")  # the contract's image: one channel, no batch axis
     x = layers.Conv2D(16, 5, activation="relu", name="conv1")(inputs)  # 24 x 24
     x = layers.BatchNormalization(name="norm1")(x)
     x = layers.MaxPooling2D(2, name="pool1")(x)  # 12 x 12
