@@ -143,8 +143,10 @@ def test_the_objective_is_the_validation_accuracy_the_model_logs():
 def test_make_tuner_must_use_each_of_its_arguments():
     assert tuner_verdict(tuner()).status == PASSED
     assert "never built a model with the hypermodel argument" in tuner_verdict(tuner(hypermodel_calls=0)).message
-    for ignored in ({"uses_directory": False}, {"uses_project_name": False, "project_name": "hw3"}):
-        assert "ignores the directory/project_name arguments" in tuner_verdict(tuner(**ignored)).message
+    assert "ignores the directory argument (it writes to 'runs')" in tuner_verdict(
+        tuner(uses_directory=False, directory="runs")).message
+    message = tuner_verdict(tuner(uses_project_name=False, project_name="hw3")).message
+    assert "ignores the project_name argument (its project is 'hw3')" in message and "directory" not in message
 
 
 def test_a_search_without_the_objective_says_which_name_the_model_logs():
@@ -225,12 +227,14 @@ class Retraining:
         self.asked["probe"] = kwargs
         right = round(self.accuracy * len(self.labels))
         guesses = np.concatenate([self.labels[:right], (self.labels[right:] + 1) % 10])
-        return {"error": None, "predictions": np.eye(10, dtype=np.float32)[guesses][np.newaxis], "history": {},
-                "model": right_model(), "one_hot": False}
+        chance = np.eye(10, dtype=np.float32)[(self.labels + 1) % 10]  # every epoch but the last: all wrong
+        outputs = [chance] * (kwargs["epochs"] - 1) + [np.eye(10, dtype=np.float32)[guesses]]
+        return {"error": None, "predictions": np.stack(outputs), "history": {}, "model": right_model(),
+                "one_hot": False}
 
     def value(self, question, kind, **inputs):
         self.asked["trusted"] = inputs
-        return self.reference
+        return {"epochs": 1, "val_accuracy": self.reference, "by_epoch": [self.reference]}
 
 
 @pytest.mark.parametrize("accuracy, reference, status, fragment", [
@@ -248,9 +252,11 @@ def test_the_retrain_threshold_is_the_reference_minus_the_margin_never_below_the
     judged = verdict(check)
     assert judged.status == status and fragment in judged.message
     assert side.asked["probe"]["seed"] == SETTINGS.retrain_seed and side.asked["probe"]["adapt_labels"] is True
+    assert side.asked["probe"]["epochs"] == 1 + SETTINGS.retrain_extra_epochs and side.asked["probe"]["each_epoch"]
     assert "y_val" not in side.asked["probe"], "the validation labels stay in the grader"
     asked = side.asked["trusted"]
     assert asked["seed"] == SETTINGS.retrain_seed and asked["values"] == REFERENCE_POINT
+    assert (asked["target"], asked["max_epochs"]) == (SETTINGS.retrain_target, SETTINGS.retrain_max_epochs)
     assert math.isclose(asked["timeout_s"], SETTINGS.retrain_reference_timeout_s)
 
 

@@ -38,7 +38,8 @@ def digits(n: int, seed: int = 0):
 def request(tmp_path, **changes) -> dict:
     (x_train, y_train), (x_val, y_val) = digits(64), digits(32, 1)
     return {"values": POINT, "x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val, "epochs": 1,
-            "batch_size": 16, "seed": 0, "timeout_s": 240, "memory_gib": 6, "directory": tmp_path, **changes}
+            "max_epochs": 3, "target": 0.99, "batch_size": 16, "seed": 0, "timeout_s": 80, "memory_gib": 6,
+            "directory": tmp_path, **changes}
 
 
 def test_a_cached_accuracy_is_read_back_without_training(tmp_path, monkeypatch):
@@ -48,25 +49,31 @@ def test_a_cached_accuracy_is_read_back_without_training(tmp_path, monkeypatch):
     inputs = request(tmp_path)
     point = trusted.reference_point(POINT)
     data = {name: inputs[name] for name in ("x_train", "y_train", "x_val", "y_val")}
-    key = trusted._cache_key(point, data, {"epochs": 1, "batch_size": 16, "seed": 0})
-    (tmp_path / f"q1-reference-accuracy-{key}.json").write_text(json.dumps({"val_accuracy": 0.625}))
+    budget = {"epochs": 1, "max_epochs": 3, "target": 0.99, "batch_size": 16, "seed": 0}
+    key = trusted._cache_key(point, data, budget)
+    cached = {"epochs": 2, "val_accuracy": 0.625, "by_epoch": [0.5, 0.625]}
+    (tmp_path / f"q1-reference-accuracy-{key}.json").write_text(json.dumps({"reference": cached}))
     monkeypatch.setattr(trusted, "_train_in_child", never)
-    assert trusted.retrain_reference(**inputs) == 0.625
-    other = trusted._cache_key(point, {**data, "y_val": data["y_val"][::-1].copy()}, {"epochs": 1, "batch_size": 16,
-                                                                                      "seed": 0})
-    assert other != key, "the digits are part of the key"
+    assert trusted.retrain_reference(**inputs) == cached
+    assert trusted._cache_key(point, {**data, "y_val": data["y_val"][::-1].copy()}, budget) != key, "the digits count"
+    assert trusted._cache_key(point, data, {**budget, "target": 0.5}) != key, "so does the budget"
 
 
 @pytest.mark.slow
-def test_the_reference_trains_in_its_own_process_and_is_cached(tmp_path, monkeypatch):
-    accuracy = trusted.retrain_reference(**request(tmp_path))
-    assert 0.0 <= accuracy <= 1.0 and len(list(tmp_path.glob("q1-reference-accuracy-*.json"))) == 1
+def test_the_reference_trains_in_its_own_process_until_its_target_and_is_cached(tmp_path, monkeypatch):
+    """Random digits: the reference never reaches 0.99, so it trains every epoch it may; with a target of 0
+    it stops after the least it must train."""
+    result = trusted.retrain_reference(**request(tmp_path))
+    assert result["epochs"] == 3 and len(result["by_epoch"]) == 3 and result["val_accuracy"] == result["by_epoch"][-1]
+    assert all(0.0 <= accuracy <= 1.0 for accuracy in result["by_epoch"])
+    assert trusted.retrain_reference(**request(tmp_path, target=0.0, epochs=2))["epochs"] == 2
+    assert len(list(tmp_path.glob("q1-reference-accuracy-*.json"))) == 2
     monkeypatch.setattr(trusted, "_train_in_child", lambda *a, **k: pytest.fail("trained twice"))
-    assert trusted.retrain_reference(**request(tmp_path)) == accuracy
+    assert trusted.retrain_reference(**request(tmp_path)) == result
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("budget, fragment", [({"timeout_s": 2}, "ran past its budget of 2 s"),
+@pytest.mark.parametrize("budget, fragment", [({"timeout_s": 1}, "ran past its budget of 3 s"),
                                               ({"memory_gib": 0.25}, "memory budget 0.25 GiB")])
 def test_a_reference_over_its_budget_is_stopped_and_said_to_be_the_graders_error(budget, fragment, tmp_path):
     with pytest.raises(HarnessError, match=fragment):

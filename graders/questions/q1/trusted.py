@@ -1,11 +1,13 @@
 """q1's trusted computation (graders/core/trusted.py): the reference model's accuracy at a reported point.
 
 The hidden retrain compares the student's model at BEST_HYPERPARAMETERS with the reference's at the
-same point, trained on the same digits from the same seed. The reference's accuracy depends only on
-the point and the grader version (the digits and the seed come from the rubric, not from the
-grading's seed), so it is cached by a SHA-256 of the reference code, the point, the digits, the
-budget and the Keras version in the grader's cache: a class reporting the same point, a regrade or a
-hidden run with a fresh seed trains it once.
+same point, from the same initial weights. The reference trains epoch by epoch, `epochs` at least,
+until it reaches `target` or `max_epochs` (a point that learns slowly gets the epochs it needs for the
+comparison to say anything; the student's model then gets as many). Its accuracy depends only on the
+point and the grader version (the digits and the seed come from the rubric, not from the grading's
+seed), so it is cached by a SHA-256 of the reference code, the point, the digits, the budget and the
+Keras version in the grader's cache: a class reporting the same point, a regrade or a hidden run with
+a fresh seed trains it once.
 
 A point is validated here again (inside the search space, of the right types, nothing else) before
 anything is trained, and the reference trains in a child process with its own time and memory budget
@@ -62,25 +64,33 @@ def reference_point(values: dict) -> dict:
     return point
 
 
-def retrain_reference(*, values: dict, x_train, y_train, x_val, y_val, epochs: int, batch_size: int, seed: int,
-                      timeout_s: float, memory_gib: float, directory: Path | None = None) -> float:
-    """The reference model's validation accuracy at `values` after the retrain budget, from the cache or
-    trained in a child process (`timeout_s` seconds, `memory_gib` of address space) on a miss.
+def retrain_reference(*, values: dict, x_train, y_train, x_val, y_val, epochs: int, max_epochs: int, target: float,
+                      batch_size: int, seed: int, timeout_s: float, memory_gib: float,
+                      directory: Path | None = None) -> dict:
+    """The reference model's validation accuracy at `values` after the epochs the point needs, from the
+    cache or trained in a child process on a miss (`timeout_s` seconds per epoch, `memory_gib` of address
+    space).
+
+    Returns:
+        {"epochs": the epochs trained, "val_accuracy": after the last of them, "by_epoch": after each}.
 
     Raises:
         HarnessError: a point outside the space, or a reference that could not train within its budget.
     """
     point = reference_point(values)
     data = {name: np.ascontiguousarray(array) for name, array in zip(_ARRAYS, (x_train, y_train, x_val, y_val))}
-    budget = {"epochs": int(epochs), "batch_size": int(batch_size), "seed": int(seed)}
+    budget = {"epochs": int(epochs), "max_epochs": max(int(epochs), int(max_epochs)), "target": float(target),
+              "batch_size": int(batch_size), "seed": int(seed)}
     path = (directory or cache_dir()) / f"q1-reference-accuracy-{_cache_key(point, data, budget)}.json"
     try:
-        return float(json.loads(path.read_text(encoding="utf-8"))["val_accuracy"])
+        cached = json.loads(path.read_text(encoding="utf-8"))["reference"]
+        return {"epochs": int(cached["epochs"]), "val_accuracy": float(cached["val_accuracy"]),
+                "by_epoch": [float(a) for a in cached["by_epoch"]]}
     except (OSError, ValueError, KeyError, TypeError):
         pass  # missing or damaged: a miss
-    accuracy = _train_in_child(point, data, budget, timeout_s=timeout_s, memory_gib=memory_gib)
-    _write_atomically(path, json.dumps({"val_accuracy": accuracy, "values": point, **budget}, sort_keys=True))
-    return accuracy
+    result = _train_in_child(point, data, budget, timeout_s=timeout_s * budget["max_epochs"], memory_gib=memory_gib)
+    _write_atomically(path, json.dumps({"reference": result, "values": point, "budget": budget}, sort_keys=True))
+    return result
 
 
 def _cache_key(point: dict, data: dict, budget: dict) -> str:
@@ -95,7 +105,7 @@ def _cache_key(point: dict, data: dict, budget: dict) -> str:
 
 # -- the child process --------------------------------------------------------------------------
 
-def _train_in_child(point: dict, data: dict, budget: dict, *, timeout_s: float, memory_gib: float) -> float:
+def _train_in_child(point: dict, data: dict, budget: dict, *, timeout_s: float, memory_gib: float) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="hw3-q1-reference-"))
     try:
         np.savez(folder / "inputs.npz", **data)
@@ -119,10 +129,10 @@ def _train_in_child(point: dict, data: dict, budget: dict, *, timeout_s: float, 
             tail = output.decode("utf-8", "replace")[-1500:]
             raise HarnessError(f"q1: the reference's retrain at {points.point_text(point)} failed (exit "
                                f"{process.returncode}; memory budget {memory_gib:g} GiB):\n{tail}")
-        accuracy = float(json.loads(result.read_text(encoding="utf-8"))["val_accuracy"])
-        if not math.isfinite(accuracy):
-            raise HarnessError(f"q1: the reference's retrain gave an accuracy of {accuracy}")
-        return accuracy
+        by_epoch = [float(a) for a in json.loads(result.read_text(encoding="utf-8"))["by_epoch"]]
+        if not by_epoch or not all(math.isfinite(a) for a in by_epoch):
+            raise HarnessError(f"q1: the reference's retrain gave the accuracies {by_epoch}")
+        return {"epochs": len(by_epoch), "val_accuracy": by_epoch[-1], "by_epoch": by_epoch}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -144,7 +154,8 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def _child_main(folder: Path) -> None:
-    """Train the reference at the point in `folder/inputs.*`; write its accuracy to `folder/result.json`."""
+    """Train the reference at the point in `folder/inputs.*`, epoch by epoch until its accuracy reaches the
+    target (after `epochs` at least) or `max_epochs`; write the accuracy after each to `folder/result.json`."""
     import keras
     import tensorflow as tf
 
@@ -158,14 +169,19 @@ def _child_main(folder: Path) -> None:
     inputs = json.loads((folder / "inputs.json").read_text(encoding="utf-8"))
     with np.load(folder / "inputs.npz", allow_pickle=False) as arrays:
         data = {name: arrays[name] for name in _ARRAYS}
+    by_epoch = []
+
+    def reached(outputs) -> bool:
+        by_epoch.append(accuracies(outputs[np.newaxis], data["y_val"], epochs=1)[0])
+        return len(by_epoch) >= inputs["epochs"] and by_epoch[-1] >= inputs["target"]
+
     result = procedure.budgeted_training(
         build_model=q1_tuner.build_model, values=inputs["values"], x_train=data["x_train"], y_train=data["y_train"],
-        x_val=data["x_val"], epochs=inputs["epochs"], batch_size=inputs["batch_size"], each_epoch=False,
-        seed=inputs["seed"])
+        x_val=data["x_val"], epochs=inputs["max_epochs"], batch_size=inputs["batch_size"], seed=inputs["seed"],
+        stop=reached)
     if result.get("error"):
         raise SystemExit(f"the reference failed at {inputs['values']}: {result['error']}")
-    accuracy = accuracies(result["predictions"], data["y_val"], epochs=1)[-1]
-    (folder / "result.json").write_text(json.dumps({"val_accuracy": accuracy}), encoding="utf-8")
+    (folder / "result.json").write_text(json.dumps({"by_epoch": by_epoch}), encoding="utf-8")
 
 
 def _write_atomically(path: Path, text: str) -> None:
