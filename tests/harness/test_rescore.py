@@ -15,9 +15,13 @@ from tests.grading import load_golden, run_grader, sample_path, write_rubric
 # A TA's edits that need no new observation: points, a check hidden, thresholds and tolerances. Each
 # question's converted grader adds its judged settings here.
 JUDGED_CHANGES = {'"conv.valid"': 3, '"gru.reset_after"': "{ points = 2, hidden = true }", "dense": 0.5,
-                  '"table.layer*"': 2}
+                  '"table.layer*"': 2,
+                  # q1: the reference's budgeted training (0.85-0.90) fails a threshold of 0.95
+                  "budget_threshold": 0.95, "probability_atol": 1e-4, "learning_rate_rtol": 1e-4,
+                  "chance_accuracy": 0.2, "retrain_margin": 0.3, "retrain_floor": 0.25, '"train.budget"': 3}
 # One sample per question at least, each graded on its golden questions.
-SAMPLES = ["reference", "typical_mistakes", "q4_q5_numpy_and_lists", "placeholder_answers"]
+SAMPLES = ["reference", "typical_mistakes", "q4_q5_numpy_and_lists", "placeholder_answers",
+           "q1_global_average_pooling_head"]
 
 
 def comparable(result) -> dict:
