@@ -277,3 +277,18 @@ def test_the_reference_retrains_on_the_same_digits_whatever_the_grading_seed():
 
 def test_points_of_the_budget_are_named_in_spec_words():
     assert points.point_text(points.expand(dict(SETTINGS.budget_point))).startswith("conv_layers=2, filters_{i}=32")
+
+
+def test_a_schedule_from_the_tuned_rate_passes_the_learning_rate_check_with_a_remark():
+    from tests.reference.test_reference_q1 import builds
+
+    made = builds()
+    check = CheckContext("q1.space.learning_rate", 1.0, False)
+    declared = {"learning_rate": {"name": "learning_rate", "type": "Choice", "values": [1e-4, 5e-4, 1e-3],
+                                  "sampling": None}}
+    check.observe("space_family", family="learning_rate", declared=declared, bases={}, deepest_layers=[],
+                  failed_builds=[], builds=[{"corner": b.label, "values": b.values, "result": {
+                      "error": None, "layers": list(b.layers), "learning_rate": b.learning_rate,
+                      "learning_rate_schedule": "ExponentialDecay"}} for b in made])
+    judged = verdict(check)
+    assert judged.status == PASSED and "a schedule (ExponentialDecay) that starts at the tuned" in judged.details["remark"]
