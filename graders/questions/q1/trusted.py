@@ -200,7 +200,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 COMPUTE = {"retrain_reference": retrain_reference}
-ANSWERS = frozenset({"retrain_reference"})  # seed-independent: never recorded for the kit
+# No q1 value is an answer whatever the seed; the retrain is hidden, so a kit never records its reference.
+ANSWERS = frozenset()
 
 if __name__ == "__main__":
     _child_main(Path(sys.argv[1]))
