@@ -15,7 +15,12 @@ Prints, each for the self-check and for the TA's hidden grading where it applies
   - hang: a submission whose q5 functions loop forever, graded on q4 and q5;
   - peer: otter-grader (`otter run`, which executes the notebook) vs this harness on the notebook
     sample, as submitted and without its experiment cells;
-  - samples: every sample with goldens graded again: scores and check statuses must be identical.
+  - samples: every sample with goldens graded again: scores and check statuses must be identical;
+  - kit: the student kit's check() in a real Jupyter kernel (the first call, then each question again; the
+    target: under 3 s after the first) and check_all() against a self-check of the same questions;
+  - gradescope: run_autograder on the reference in a Gradescope-shaped folder (a hidden grading of every
+    question): its wall time and peak memory, what the README's Gradescope settings come from.
+  - rescore: `hw3grade rescore` of a class of 200 made from the samples' real results (bench_rescore.py).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from benchmarks import bench_rescore  # noqa: E402
 from benchmarks.measure import PeakMemory, grade_once, machine_ram_bytes, profile_rows  # noqa: E402
 from graders.commands.batch import grade_class  # noqa: E402
 
@@ -141,13 +147,43 @@ def samples() -> None:
           + "".join(f"\n  DIFFERENT {line}" for line in different))
 
 
+def kit() -> None:
+    from benchmarks.kit import check_timings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        figures = check_timings(Path(scratch))
+    seconds, questions = figures["seconds"], figures["questions"]
+    print(f"kit ({', '.join(questions)}): first check({questions[0]!r}) {seconds['first'][0]:.1f} s (the grading "
+          "process and the worker start)")
+    for question in questions:
+        runs = seconds.get(question, [])
+        print(f"  check({question!r}) after the first: median {statistics.median(runs):.2f} s, max {max(runs):.2f} s "
+              f"(runs: {', '.join(f'{s:.2f}' for s in runs)}); target < 3 s")
+    self_check = statistics.median(figures["self_check"])
+    print(f"  check_all() {seconds['check_all'][0]:.1f} s vs a self-check of the same questions (pytest graders, a "
+          f"new process) median {self_check:.1f} s")
+
+
+def gradescope() -> None:
+    from benchmarks.kit import autograder_run
+
+    with tempfile.TemporaryDirectory() as scratch:
+        run = autograder_run(REFERENCE, Path(scratch))
+    print(f"gradescope: run_autograder on the reference (hidden, every question): {run['wall_s']:.0f} s wall, peak "
+          f"memory {run['peak_bytes'] / 2**30:.2f} GiB (the grader, its worker and their children); score "
+          f"{run['score']:g}/{run['max_score']:g}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", nargs="+", default=[], help="default: every question")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--class-size", type=int, default=4)
     parser.add_argument("--cell-timeout", type=int, default=300, help="seconds before otter's run is stopped")
-    parts = ["profile", "whole", "throughput", "overhead", "hang", "peer", "samples"]
+    parser.add_argument("--rescore-students", type=int, default=200, help="the class rescored by --only rescore")
+    parser.add_argument("--rescore-results", metavar="DIR", help="--only rescore: make the class from these results "
+                        "JSON (e.g. hw3grade grade --json) instead of grading the samples")
+    parts = ["profile", "whole", "throughput", "overhead", "hang", "peer", "samples", "kit", "gradescope", "rescore"]
     parser.add_argument("--only", nargs="+", choices=parts, default=parts)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {machine_ram_bytes() / 2**30:.0f} GiB; "
@@ -155,7 +191,9 @@ def main() -> None:
     steps = {"profile": lambda: profile(args.questions), "whole": lambda: whole_submission(args.questions, args.repeats),
              "throughput": lambda: throughput(args.questions, args.class_size),
              "overhead": lambda: overhead(args.questions, args.repeats), "hang": hang,
-             "peer": lambda: peer(args.cell_timeout), "samples": samples}
+             "peer": lambda: peer(args.cell_timeout), "samples": samples, "kit": kit, "gradescope": gradescope,
+             "rescore": lambda: bench_rescore.rescore(args.questions, args.rescore_students, max(args.repeats, 3),
+                                                      args.rescore_results)}
     for part in args.only:
         steps[part]()
 

@@ -256,7 +256,8 @@ def _placeholder_table(table) -> str | None:
     """Why `table` is a placeholder whose right cells would be right by accident, or None.
 
     Every row alike, every shape None, or every parameter count 0: the right answer has none of
-    these, so a row that matches (say (None, 0) for the last pool) matched by accident.
+    these, so a row of such a table that matches the answer matched by accident. (Which row that can be is
+    the answer's business: this module ships in the student kit, and says nothing of it.)
     """
     rows = []
     for row in table:

@@ -1,7 +1,11 @@
 """Turn a check's `details` dict (what a grader attached) into things the report can draw.
 
 Keys drawn specially:
-- "layer" + "expected" + "actual" ([output shape or None, params] pairs): a row of q5's layer table;
+- "layer" + "actual" + "answer" (or "expected", as earlier results have it) ([output shape or None, params]
+  pairs), with "wrong_cells": a row of q5's layer table;
+- "answer": a judge's expected value of an answer that does not depend on the seed (q5's table, q6's counts,
+  the multiple choice). Shown only where `show_answer` says (a TA's hidden run): a student-visible output
+  never shows it, since the hidden seed does not change it;
 - "diagnosis" (str or list of str): the closest known mistake, in the check's headline;
 - "images" (list of {"title", "png_base64"}): inline PNG images, after checking they are PNGs;
 - "curve" ({"epoch", "...accuracy", "...loss", "threshold"}): an SVG training curve;
@@ -31,14 +35,18 @@ MAX_ITEMS = 200
 MAX_COLUMNS = 12
 
 
+ANSWER = "answer"  # details key of an answer that does not depend on the seed: the TA's only
+ROW_KEYS = ("layer", "expected", "actual", ANSWER, "wrong_cells")  # what a drawn layer-table row consumes
+
+
 @dataclass(frozen=True)
 class LayerRow:
-    """One row of q5's layer table: expected and actual cells, and which of them are wrong."""
+    """One row of q5's layer table: the student's cells, which are wrong, and (a TA's report only) the expected."""
 
     check_id: str
     number: str  # the row number, from the check id ("q5.table.layer2" -> "2")
     layer: str
-    expected_shape: str
+    expected_shape: str  # "" where the answer is not shown
     actual_shape: str
     expected_params: str
     actual_params: str
@@ -86,18 +94,25 @@ class Details:
         return bool(self.differences or self.images or self.curve or self.notes or self.other)
 
 
-def check_details(check_id: str, details) -> Details:
-    """Classify one check's details; never raises on malformed grader data."""
+def check_details(check_id: str, details, *, show_answer: bool = False) -> Details:
+    """Classify one check's details; never raises on malformed grader data.
+
+    Args:
+        show_answer: draw the expected value of an answer that does not depend on the seed ("answer", and
+            a layer-table row's expected cells): a TA's hidden run only, never a student-visible output.
+    """
     result = Details()
     if not isinstance(details, dict):
         result.other.append(extra("details", details))
         return result
     remaining = dict(details)
-    row = layer_row(check_id, remaining)
+    row = layer_row(check_id, remaining, show_answer=show_answer)
     if row is not None:
         result.layer_row = row
-        for key in ("layer", "expected", "actual"):
+        for key in ROW_KEYS:
             remaining.pop(key, None)  # "actual" may be absent: the row was missing
+    if ANSWER in remaining and not show_answer:
+        remaining.pop(ANSWER)
     diagnoses = _strings(remaining.get("diagnosis"))
     if diagnoses is not None:
         result.diagnoses = diagnoses
@@ -140,18 +155,27 @@ def _rounded(value, depth: int = 0):
     return value
 
 
-def layer_row(check_id: str, details: dict) -> LayerRow | None:
-    """The q5 table row in `details`, or None unless it has layer/expected/actual pairs."""
-    expected, actual = details.get("expected"), details.get("actual")
+def layer_row(check_id: str, details: dict, *, show_answer: bool = False) -> LayerRow | None:
+    """The q5 table row in `details`, or None unless it has layer/actual/answer pairs.
+
+    Which cells are wrong comes from the judge's "wrong_cells" where it gave them, else from the answer;
+    the expected cells are drawn only with `show_answer`.
+    """
+    expected, actual = details.get(ANSWER, details.get("expected")), details.get("actual")
     if "layer" not in details or not (_pair(expected) and (_pair(actual) or actual is None)):
         return None
+    shown = (shape_text(expected[0]), plain_text(expected[1])) if show_answer else ("", "")
     if actual is None:  # the student's table has no such row, or it could not be read
-        return LayerRow(check_id, _row_number(check_id), plain_text(details["layer"]), shape_text(expected[0]),
-                        "(missing)", plain_text(expected[1]), "(missing)", True, True)
-    shape_wrong = _shape(expected[0]) != _shape(actual[0])
-    params_wrong = type(expected[1]) is not type(actual[1]) or expected[1] != actual[1]
-    return LayerRow(check_id, _row_number(check_id), plain_text(details["layer"]), shape_text(expected[0]), shape_text(actual[0]),
-                    plain_text(expected[1]), plain_text(actual[1]), shape_wrong, params_wrong)
+        return LayerRow(check_id, _row_number(check_id), plain_text(details["layer"]), shown[0], "(missing)",
+                        shown[1], "(missing)", True, True)
+    wrong = details.get("wrong_cells")
+    if isinstance(wrong, list):
+        shape_wrong, params_wrong = "shape" in wrong, "params" in wrong
+    else:
+        shape_wrong = _shape(expected[0]) != _shape(actual[0])
+        params_wrong = type(expected[1]) is not type(actual[1]) or expected[1] != actual[1]
+    return LayerRow(check_id, _row_number(check_id), plain_text(details["layer"]), shown[0], shape_text(actual[0]),
+                    shown[1], plain_text(actual[1]), shape_wrong, params_wrong)
 
 
 def _row_number(check_id: str) -> str:

@@ -13,15 +13,21 @@ import json
 from pathlib import Path
 
 from graders.core.results import GradingResult, default_title, write_text_atomically
+from graders.term.grades import LATE, StudentGrade
 from reports.details import check_details
 
 MAX_OUTPUT_CHARS = 20_000
 
 
-def gradescope_json(result: GradingResult) -> dict:
+def gradescope_json(result: GradingResult, grade: StudentGrade | None = None) -> dict:
     """Build the results.json document; hidden checks become `after_published`.
 
     Skipped checks (hidden ones in a student's own run) are left out, as they are left out of the total.
+
+    Args:
+        grade: the student's grade during the term (graders.term.grades): its marks given by hand,
+            overrides and late penalty become tests of their own, each with its reason, and the
+            document's score is its total.
     """
     tests = []
     for question in result.questions:
@@ -37,8 +43,9 @@ def gradescope_json(result: GradingResult) -> dict:
                 "tags": [question.id],
                 "visibility": "after_published" if check.hidden else "visible",
             })
+    tests += term_tests(grade) if grade else []
     return {
-        "score": result.score,
+        "score": grade.total if grade else result.score,
         "execution_time": round(result.duration_s),
         "output": _cap(submission_output(result)),
         "output_format": "text",
@@ -48,6 +55,16 @@ def gradescope_json(result: GradingResult) -> dict:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
+
+
+def term_tests(grade: StudentGrade) -> list[dict]:
+    """The marks given by hand (out of their points), overrides and the late penalty (out of 0), with their reasons."""
+    tests = [{"name": f"{mark.item} · marked by hand [{mark.item}]", "score": mark.points or 0.0,
+              "max_score": mark.max_points, "status": "passed" if mark.points == mark.max_points else "failed",
+              "output": _cap(mark.reason), "tags": ["manual"], "visibility": "visible"} for mark in grade.manual]
+    tests += [{"name": "Late penalty" if a.kind == LATE else "Adjustment", "score": a.points, "max_score": 0.0,
+               "output": _cap(a.reason), "tags": [a.kind], "visibility": "visible"} for a in grade.adjustments]
+    return tests
 
 
 def check_output(check) -> str:
@@ -79,7 +96,7 @@ def _cap(text: str) -> str:
     return text if len(text) <= MAX_OUTPUT_CHARS else text[:MAX_OUTPUT_CHARS] + "\n… (cut; see the HTML report)"
 
 
-def write_gradescope(result: GradingResult, path: Path | str) -> None:
-    """Write Gradescope's results.json to `path`."""
-    document = gradescope_json(result)
+def write_gradescope(result: GradingResult, path: Path | str, grade: StudentGrade | None = None) -> None:
+    """Write Gradescope's results.json to `path` (with the term's parts of `grade`, if given)."""
+    document = gradescope_json(result, grade)
     write_text_atomically(Path(path), json.dumps(document, indent=2, default=str) + "\n")

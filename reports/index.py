@@ -1,7 +1,9 @@
 """The class page of a batch: the students first, each question's mean and median, what the class got wrong.
 
 What a TA reads before the next lecture: the students table (sortable without any script: one
-pre-sorted copy per column, shown with CSS :target), the questions' mean and median, the most common
+pre-sorted copy per column, shown with CSS :target; each total the grade, with the marks given by
+hand, overrides and late penalties and their reasons), the last run's changes (who changed and why),
+the questions' mean and median, the most common
 diagnosed mistakes with who made them, the checks' failure rates (grader errors counted apart from
 student failures), and the score distribution.
 """
@@ -23,23 +25,39 @@ from graders.core.results import (
     default_title,
     write_text_atomically,
 )
+from graders.term.changes import ChangeSet
+from graders.term.grades import StudentGrade
 from reports.render import _ENVIRONMENT
+from reports.term import changes_view
 
 BINS = 10
 Students = list[tuple[str, GradingResult | None]]  # (student id, result or None when none was written)
 
 
-def index_view(students: Students, *, similarity=None) -> dict:
+def index_view(students: Students, *, similarity=None, grades: list[StudentGrade] | None = None,
+               changes: ChangeSet | None = None) -> dict:
     """What index.html shows, from (student id, result or None) pairs.
 
     Args:
         similarity: the class's code-similarity view (reports/similarity.py), or None.
+        grades: the students' grades during the term (graders.term.grades): their totals replace the autograded
+            ones, and their marks, overrides and penalties are listed with their reasons.
+        changes: the last run's change set (graders.term.changes), shown with the rubric lines it changed.
     """
-    rows = [_student_row(student, result) for student, result in students]
+    by_student = {grade.student: grade for grade in grades or []}
+    rows = [_with_grade(_student_row(student, result), by_student.get(student)) for student, result in students]
     questions = sorted({q for row in rows for q in row["questions"]}, key=lambda q: int(q[1:]) if q[1:].isdigit() else 0)
     return {"students": rows, "questions": questions, "orders": _orders(rows, questions),
             "question_stats": _question_stats(rows, questions), "mistakes": common_mistakes(students),
-            "checks": check_rates(students), "histogram": histogram(rows), "similarity": similarity}
+            "checks": check_rates(students), "histogram": histogram(rows), "similarity": similarity,
+            "changes": changes_view(changes)}
+
+
+def _with_grade(row: dict, grade: StudentGrade | None) -> dict:
+    """The row's total made the grade (marks, overrides and penalty included), with their reasons as notes."""
+    if grade is None:
+        return {**row, "notes": []}
+    return {**row, "score": grade.total, "max": grade.max, "notes": grade.reasons()}
 
 
 def _student_row(student: str, result: GradingResult | None) -> dict:
@@ -133,7 +151,9 @@ def histogram(rows: list[dict]) -> list[dict]:
             for i, count in enumerate(counts)]
 
 
-def write_index(path: Path, students: Students, *, similarity=None) -> None:
-    """Render index.html for a batch's output folder."""
-    html = _ENVIRONMENT.get_template("index.html.j2").render(v=index_view(students, similarity=similarity))
+def write_index(path: Path, students: Students, *, similarity=None, grades: list[StudentGrade] | None = None,
+                changes: ChangeSet | None = None) -> None:
+    """Render index.html for a batch's output folder (see `index_view` for the arguments)."""
+    view = index_view(students, similarity=similarity, grades=grades, changes=changes)
+    html = _ENVIRONMENT.get_template("index.html.j2").render(v=view)
     write_text_atomically(Path(path), html)

@@ -22,18 +22,29 @@ _ENVIRONMENT = jinja2.Environment(
 )
 
 
-def render_report(result: GradingResult | dict) -> str:
+def render_report(result: GradingResult | dict, *, term: dict | None = None) -> str:
     """Render a result as one HTML page; a results JSON's content is read with `from_json` first.
 
     Failed checks come first in each question and start expanded; passed ones are collapsed.
+
+    Args:
+        term: the grade's term parts (reports.term.report_term_view): the marks given by hand, overrides,
+            the late penalty and the grade's changes, shown with their reasons; None in a single grading.
     """
     typed = from_json(result) if isinstance(result, dict) else result
-    return _ENVIRONMENT.get_template("report.html.j2").render(r=report_view(typed))
+    return _ENVIRONMENT.get_template("report.html.j2").render(r={**report_view(typed), "term": term})
 
 
-def write_report(result: GradingResult | dict, path: Path | str) -> None:
-    """Render `result` and write it to `path` (folders are created)."""
-    write_text_atomically(Path(path), render_report(result))
+def compile_report_templates() -> None:
+    """Compile the report's templates now: processes forked afterwards (a class's reports rendered in parallel)
+    share them instead of each compiling its own."""
+    for name in ("report.html.j2", "term.html.j2"):
+        _ENVIRONMENT.get_template(name)
+
+
+def write_report(result: GradingResult | dict, path: Path | str, *, term: dict | None = None) -> None:
+    """Render `result` (with its term parts, if any) and write it to `path` (folders are created)."""
+    write_text_atomically(Path(path), render_report(result, term=term))
 
 
 def write_fallback_report(result: GradingResult, path: Path | str) -> None:

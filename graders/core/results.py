@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from graders.core.isolation import Isolation
@@ -109,6 +109,7 @@ class GradingResult:
     error: str = ""  # the grading itself failed (a batch's crash or timeout): no check ran
     profile: dict = field(default_factory=dict)  # where the grading's seconds went (see GradingSession.profile)
     rubric: dict = field(default_factory=dict)  # the rubric it was judged under: {"path", "sha256", "data"}
+    kit: dict = field(default_factory=dict)  # a student kit's grading (public checks only): its name, version
 
     def __post_init__(self) -> None:
         if isinstance(self.isolation, str):
@@ -129,6 +130,9 @@ class GradingResult:
         return sum(question.max_score for question in self.questions)
 
 
+_CHECK_FIELDS = fields(CheckResult)
+
+
 def to_json(result: GradingResult) -> dict:
     """The results JSON: the design's fields first, in the design's order, then the extras."""
     return {
@@ -147,7 +151,9 @@ def to_json(result: GradingResult) -> dict:
                 "score": q.score,
                 "max_score": q.max_score,
                 "not_attempted": q.not_attempted,
-                "checks": [asdict(check) for check in q.checks],
+                # Each check's fields as they are (observations and details are plain data already): a deep
+                # copy (dataclasses.asdict) of a class's observations costs seconds in a rescore.
+                "checks": [{f.name: getattr(check, f.name) for f in _CHECK_FIELDS} for check in q.checks],
             }
             for q in result.questions
         ],
@@ -159,6 +165,7 @@ def to_json(result: GradingResult) -> dict:
         "worker": result.worker,
         **({"profile": result.profile} if result.profile else {}),
         **({"rubric": result.rubric} if result.rubric else {}),
+        **({"kit": result.kit} if result.kit else {}),
         **({"error": result.error} if result.error else {}),
     }
 
@@ -176,7 +183,7 @@ def from_json(data: dict) -> GradingResult:
         for q in data.get("questions", [])
     ]
     extras = {key: data.get(key) or {} for key in ("dataset", "load", "answers", "versions", "worker", "profile",
-                                                      "rubric")}
+                                                      "rubric", "kit")}
     return GradingResult(submission=str(data.get("submission", "")), seed=data.get("seed", 0),
                          hidden=bool(data.get("hidden")), isolation=Isolation.parse(str(data.get("isolation") or
                                                                                         "unknown")),
@@ -193,19 +200,24 @@ def read_json(path: Path | str) -> GradingResult | None:
         return None
 
 
-def write_json(result: GradingResult, path: Path | str) -> None:
-    """Write the results JSON atomically, so a reader never sees half a file."""
-    write_text_atomically(Path(path), json.dumps(to_json(result), indent=2, default=str) + "\n")
+def write_json(result: GradingResult, path: Path | str, *, private: bool = False) -> None:
+    """Write the results JSON atomically, so a reader never sees half a file.
+
+    Args:
+        private: readable by its owner alone (0600): a class's results record its (secret) seed.
+    """
+    write_text_atomically(Path(path), json.dumps(to_json(result), indent=2, default=str) + "\n", private=private)
 
 
-def write_text_atomically(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str, *, private: bool = False) -> None:
     """Write `text` to `path` through a temporary file and a rename, with the usual permissions
-    (0644 under the common umask; mkstemp's own 0600 would hide a report from its reader)."""
+    (0644 under the common umask; mkstemp's own 0600 would hide a report from its reader), or 0600 when
+    `private` (never readable by others, not even for a moment)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(text)
-    os.chmod(temporary, 0o666 & ~_umask())
+    os.chmod(temporary, 0o600 if private else 0o666 & ~_umask())
     os.replace(temporary, path)
 
 

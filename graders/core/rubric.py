@@ -92,10 +92,10 @@ class Rubric:
         """
         question, _, local = check_id.partition(".")
         checks = self._section(question).get("checks", {})
-        for key in sorted(checks, key=lambda k: ("*" in k, k)):  # exact keys beat globs
-            if key == local or fnmatch.fnmatchcase(local, key):
-                return _as_rule(checks[key], check_id, self.path)
-        raise HarnessError(f"check {check_id!r} has no points in the rubric {self.path}")
+        key = rule_key(checks, local)
+        if key is None:
+            raise HarnessError(f"check {check_id!r} has no points in the rubric {self.path}")
+        return _as_rule(checks[key], check_id, self.path)
 
     def section(self, name: str, settings: type[Settings]) -> Settings:
         """The settings of `[name]` (every key but title and checks) as the dataclass `settings`.
@@ -147,6 +147,17 @@ class Rubric:
         if not isinstance(section, dict):
             raise HarnessError(f"the rubric {self.path} has no [{name}] section")
         return section
+
+
+def rule_key(checks: dict, local: str) -> str | None:
+    """The key of a `[qN.checks]` table that gives the check `local` ("table.layer2") its points, or None.
+
+    An exact key beats a glob; among globs, the first in sorted order.
+    """
+    for key in sorted(checks, key=lambda k: ("*" in k, k)):
+        if key == local or fnmatch.fnmatchcase(local, key):
+            return key
+    return None
 
 
 def _as_rule(value, check_id: str, path: Path) -> CheckRule:

@@ -31,10 +31,14 @@ import numpy as np
 from graders.core.errors import HarnessError
 
 RECORDING_FORMAT = 1
+COMPUTED, RECORDED = "computed", "recorded:"  # the sources a grading's trusted side can have (--trusted)
 
 
 class CheckedByTA(Exception):
     """The kit holds no expected value for this check: it is an answer that does not depend on the seed."""
+
+
+CHECKED_BY_TA = CheckedByTA.__name__  # the `cause` of such a check's (skipped) result
 
 
 class TrustedSide:
@@ -79,6 +83,7 @@ class RecordingSide(TrustedSide):
     def __init__(self, inner: ComputedSide) -> None:
         self.inner = inner
         self.records: dict[str, object] = {}
+        self.kinds: dict[str, list[str]] = {}  # request key -> [question, kind]: what each value answers
         self.withheld: set[tuple[str, str]] = set()
 
     def value(self, question: str, kind: str, **inputs):
@@ -86,13 +91,16 @@ class RecordingSide(TrustedSide):
         if kind in self.inner.answers(question):
             self.withheld.add((question, kind))
         else:
-            self.records[request_key(question, kind, inputs)] = encode(result)
+            key = request_key(question, kind, inputs)
+            self.records[key] = encode(result)
+            self.kinds[key] = [question, kind]
         return result
 
     def write(self, path: Path | str, *, seed: int, dataset: dict) -> None:
         """Write the recording (JSON) for a kit: the seed and dataset it is valid for, its values."""
         data = {"format": RECORDING_FORMAT, "seed": seed, "dataset": dataset,
-                "withheld": sorted([list(item) for item in self.withheld]), "values": self.records}
+                "withheld": sorted([list(item) for item in self.withheld]), "kinds": self.kinds,
+                "values": self.records}
         Path(path).write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
 
 
@@ -120,6 +128,19 @@ class RecordedSide(TrustedSide):
                                f"seed's cases only (seed {self.seed}, MNIST {self.dataset.get('source', '?')}), with "
                                "the package versions it was built with")
         return decode(self._values[key])
+
+
+def side_from(source: str, modules: Mapping[str, str]) -> TrustedSide:
+    """The trusted side that `source` names: "computed", or "recorded:PATH" (a kit's recording).
+
+    Raises:
+        HarnessError: any other source, or a recording that cannot be read.
+    """
+    if source == COMPUTED:
+        return ComputedSide(modules)
+    if source.startswith(RECORDED) and source != RECORDED:
+        return RecordedSide(source.removeprefix(RECORDED))
+    raise HarnessError(f"unknown trusted side {source!r}: expected {COMPUTED!r} or '{RECORDED}PATH'")
 
 
 def _compute(module, question: str, kind: str):

@@ -7,6 +7,7 @@ included, is an *error*: a bug of the grader, reported as such and never as the 
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from graders.core.errors import HarnessError, SubmissionError
 from graders.core.judging import JUDGE, error_observation, normalise
 from graders.core.results import ERROR, FAILED, NOT_ATTEMPTED, NOT_GRADED, PASSED, SKIPPED, CheckResult, default_title
-from graders.core.trusted import CheckedByTA
+from graders.core.trusted import CHECKED_BY_TA, CheckedByTA
 from graders.harness.judgement import with_verdict
 
 CHECK_KEY = pytest.StashKey["CheckContext"]()
@@ -54,6 +55,11 @@ class CheckContext:
         self.observations[JUDGE] = judge
 
 
+def chosen(check_id: str, patterns: tuple[str, ...]) -> bool:
+    """Whether `check_id` is one of `patterns` (check ids or globs: "q5.conv.*")."""
+    return any(fnmatch.fnmatchcase(check_id, pattern) for pattern in patterns)
+
+
 def context_of(item, rubric) -> CheckContext:
     """The check an item is, from its marker, its parameters and the rubric.
 
@@ -88,7 +94,7 @@ def result_of(context: CheckContext, report, call, judge) -> CheckResult | None:
         return make(SKIPPED, reason.removeprefix("Skipped: "))
     error = call.excinfo.value if report.failed and call.excinfo is not None else None
     if isinstance(error, CheckedByTA):
-        return make(SKIPPED, f"{TA_ONLY} {error}".strip())
+        return make(SKIPPED, TA_ONLY, cause=CHECKED_BY_TA)
     if isinstance(error, SubmissionError):
         context.observations = error_observation(error)
     elif error is not None:

@@ -21,6 +21,7 @@ from graders.core.errors import (
     WrongType,
 )
 from graders.sandbox.failures import (
+    BudgetSpent,
     Crashed,
     LoadFailed,
     Missing,
@@ -58,6 +59,10 @@ def student_error(failure: SandboxFailure, prepared, *, load_problems: list[dict
         return SubmissionLoadError(_load_failure(failure, prepared, load_problems, load_timeout_s))
     if isinstance(failure, TimedOut):
         return CallTimeout(f"{what} ran longer than {failure.budget_s:g} s and was stopped")
+    if isinstance(failure, BudgetSpent):
+        return CallTimeout(f"{what} was not run: this function's calls took its whole time budget of "
+                           f"{failure.total_s:g} s in all ({failure.calls} calls), so its remaining cases fail "
+                           "without being run. Is it slow on every call (a model built or a sleep per call)?")
     if isinstance(failure, Crashed):
         output = f"\nLast output:\n{failure.output_tail}" if failure.output_tail else ""
         reason = (f"it ran out of memory: the sandbox allows {_gib(failure.memory_cap_bytes)} per worker, and the "

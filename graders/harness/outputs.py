@@ -34,7 +34,7 @@ def build_result(session: GradingSession, *, duration_s: float) -> GradingResult
         questions=[questions[q] for q in sorted(questions, key=natural_key)], load=session.load,
         answers=session.answers, worker=session.worker, versions=package_versions(),
         graded_questions=session.graded_questions(), partial=session.is_partial(),
-        rubric=session.rubric.snapshot() if session.rubric else {})
+        rubric=session.rubric.snapshot() if session.rubric else {}, kit=session.kit_description())
 
 
 def report_path(session: GradingSession) -> Path:

@@ -21,10 +21,9 @@ from graders.core.options import GradingOptions, add_to_pytest, from_pytest
 from graders.core.results import ERROR, FAILED, SKIPPED
 from graders.core.rubric import Rubric
 from graders.core.seeds import resolve_seed
-from graders.harness import checks, outputs
+from graders.harness import checks, outputs, warm
 from graders.harness.checks import CHECK_KEY, CheckContext
 from graders.harness.session import SESSION_KEY, GradingSession
-from graders.harness.student import open_sandbox
 
 CHECK_MARKER = ("check(id, title=None): the rubric check this grader test is; the id's {fields} are filled "
                 "from the test's parameters, the title names it in reports")
@@ -50,6 +49,10 @@ def pytest_configure(config):
     options = options_from_pytest(config)
     seed, source = resolve_seed(options.seed, hidden=options.hidden)
     grading = GradingSession(options=options, seed=seed, seed_source=source)
+    try:
+        grading.refuse_outside_the_kit()  # a kit's recorded values hold for its public seed only
+    except HarnessError as refused:
+        raise pytest.UsageError(str(refused)) from None
     grading.mark("start_to_configure_s")  # the Python and pytest start, up to this plugin
     config.stash[SESSION_KEY] = grading
 
@@ -71,6 +74,12 @@ def pytest_collection_modifyitems(session, config, items):
         item.stash[CHECK_KEY] = context
         if context.hidden and not grading.options.hidden:
             item.add_marker(pytest.mark.skip(reason="hidden check: it runs in the TA's grading only"))
+    if grading.options.checks:  # --checks (a recheck): only the checks named, by id or glob
+        chosen = grading.options.checks
+        left_out = [item for item, context in zip(found, contexts) if not checks.chosen(context.id, chosen)]
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+        contexts = [context for item, context in zip(found, contexts) if item not in left_out]
     grading.collected = [context.id for context in contexts]
 
 
@@ -159,8 +168,8 @@ def check_rng(seed: int, check_id: str) -> np.random.Generator:
 
 @pytest.fixture(scope="session")
 def student(grading):
-    """The submission, loaded into its sandbox worker (started on the first call)."""
-    handle = open_sandbox(grading)
+    """The submission, loaded into its sandbox worker (started on the first call; kept with --keep-worker)."""
+    handle = warm.open_student(grading)
     grading.isolation = handle.isolation_description
     yield handle
     grading.close_student(handle)
@@ -182,6 +191,7 @@ def pytest_sessionfinish(session, exitstatus):
     grading = session.config.stash.get(SESSION_KEY, None)
     if grading is None or not grading.results:
         return
+    grading.finish_recording()
     outputs.write_outputs(grading, duration_s=time.perf_counter() - grading.started)
     session.exitstatus = outputs.exit_code(grading, int(exitstatus))
 

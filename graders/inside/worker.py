@@ -43,6 +43,8 @@ _SEED_NUMPY = np.random.seed
 _QUOTE = json.encoder.encode_basestring_ascii
 INTERNAL_ERROR = 70  # the exit status that tells the grader the worker itself failed
 TRACEBACK_LINES = 12
+MESSAGE_CHARS = 2000  # a student's exception message is cut to this (the grader cuts again: this is only economy)
+PID = os.getpid()  # taken before any student code runs: the grader keeps this process and its ancestors
 HARNESS = os.path.dirname(os.path.abspath(__file__))
 SUBMISSION_DIR = ""
 HEAVY_LIBRARIES = ("tensorflow", "keras", "keras_tuner", "sklearn", "scipy", "pandas", "matplotlib")
@@ -64,6 +66,8 @@ def main() -> None:
 
 def _serve_forever(args) -> None:
     config = wire.read_frame_blocking(args.requests)
+    if config.get("filtered"):
+        _require_filtered()
     if config.get("unprivileged"):
         _require_unprivileged()
     namespace = _new_namespace()
@@ -76,7 +80,7 @@ def _serve_forever(args) -> None:
     _restore_builtins()
     _warm_imports(imports, loading)
     public = sorted(name for name in namespace if not name.startswith("_"))
-    _reply(args.results, {"ok": True, "problems": problems, "names": public, "id": config.get("id")})
+    _reply(args.results, {"ok": True, "problems": problems, "names": public, "id": config.get("id"), "pid": PID})
     while True:
         try:
             request = wire.read_frame_blocking(args.requests)
@@ -102,6 +106,14 @@ def _loading_frame(filename: str, line: int) -> bytes:
     # that json's Python encoder looks up.
     header = '{"loading": {"filename": %s, "line": %d}}' % (_QUOTE(filename), line)
     return wire.frame_bytes(header.encode())
+
+
+def _require_filtered() -> None:
+    """Refuse to run student code without the sandbox's seccomp filter (a misconfigured sandbox): fail closed."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    if fields.get("Seccomp", "0").strip() != "2":
+        raise RuntimeError("the worker runs without its seccomp filter; refusing")
 
 
 def _require_unprivileged() -> None:
@@ -295,23 +307,44 @@ def _exception_reply(exc: BaseException) -> dict:
     for frame in frames:
         if frame.filename.startswith(SUBMISSION_DIR + os.sep):
             frame.filename = os.path.relpath(frame.filename, SUBMISSION_DIR)
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    lines = traceback.format_list(frames) + [_cut(f"{type(exc).__name__}: {_text(exc)}") + "\n"]
+    missing = getattr(exc, "name", None) if isinstance(exc, NameError) else None
     return {
         "ok": False,
         "kind": "exception",
-        "error_type": type(exc).__name__,
+        "error_type": _cut(type(exc).__name__),
         "message": _describe(exc),
-        "missing_name": getattr(exc, "name", None) if isinstance(exc, NameError) else None,
-        "traceback": "Traceback (most recent call last):\n" + "".join(lines[-TRACEBACK_LINES:]),
+        "missing_name": _cut(missing) if isinstance(missing, str) else None,
+        "traceback": _cut("Traceback (most recent call last):\n" + "".join(_cut(line) for line in lines[-TRACEBACK_LINES:]),
+                          4 * MESSAGE_CHARS),
     }
+
+
+def _cut(text: str, limit: int = MESSAGE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit * 3 // 4]}\n[... {len(text) - limit:,} characters cut ...]\n{text[-(limit // 4):]}"
+
+
+def _text(exc: BaseException) -> str:
+    """str(exc), bounded, and never a failure of its own (a __str__ that raises or returns a non-str)."""
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - the student's __str__
+        return "<the exception's message could not be read>"
+    return _cut(text) if isinstance(text, str) else ""
 
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
-        return f"SystemExit({exc.code!r}): the code called sys.exit() or exit()"
+        try:
+            code = repr(exc.code)
+        except BaseException:  # noqa: BLE001 - an int too long to print, a __repr__ that raises
+            code = "..."
+        return _cut(f"SystemExit({code}): the code called sys.exit() or exit()")
     if isinstance(exc, SyntaxError):
-        return f"SyntaxError: {exc.msg} (line {exc.lineno}: {(exc.text or '').strip()!r})"
-    text = str(exc)
+        return _cut(f"SyntaxError: {exc.msg} (line {exc.lineno}: {(exc.text or '').strip()!r})")
+    text = _text(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

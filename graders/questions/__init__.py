@@ -6,12 +6,16 @@ modules, the references and the starter against it.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import pkgutil
 import re
 from pathlib import Path
 
 from graders.core.contract import ContractName, definitions_in, signature_of
+from graders.core.errors import HarnessError
+from graders.core.paths import KIT_SIGNATURES, in_kit
 from graders.questions.declaration import HandedOut, Question
 
 
@@ -29,7 +33,7 @@ BY_NAME: dict[str, ContractName] = {entry.name: entry for question in QUESTIONS 
 FREE_TEXT_ANSWERS: tuple[str, ...] = tuple(answer for question in QUESTIONS for answer in question.free_text)
 
 __all__ = ["BY_ID", "BY_NAME", "CONTRACT", "FREE_TEXT_ANSWERS", "QUESTIONS", "HandedOut", "Question",
-           "reference_path", "signature", "signature_text"]
+           "reference_path", "signature", "signature_text", "signatures"]
 
 
 def reference_path(question: str) -> Path:
@@ -38,7 +42,8 @@ def reference_path(question: str) -> Path:
 
 
 def signature(name: str) -> str:
-    """`conv_output_size(size, kernel, stride=1, padding='valid', dilation=1)`, as the reference defines it.
+    """`conv_output_size(size, kernel, stride=1, padding='valid', dilation=1)`, as the reference defines it
+    (in the student kit, as `hw3grade kit` recorded it from the reference).
 
     Raises:
         KeyError: when `name` is not a contract function.
@@ -46,7 +51,23 @@ def signature(name: str) -> str:
     entry = BY_NAME[name]
     if not entry.function:
         raise KeyError(f"{name} is a contract constant, not a function")
+    if in_kit():
+        return _recorded_signatures()[name]
     return signature_of(definitions_in(reference_path(entry.question))[name])
+
+
+def signatures(questions=None) -> dict[str, str]:
+    """{name: signature} of every contract function of `questions` (all when None): what a kit records."""
+    return {entry.name: signature(entry.name) for question in QUESTIONS
+            if questions is None or question.id in questions for entry in question.contract if entry.function}
+
+
+@functools.lru_cache(maxsize=1)
+def _recorded_signatures() -> dict[str, str]:
+    try:
+        return json.loads(KIT_SIGNATURES.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"the kit's recorded signatures {KIT_SIGNATURES} cannot be read: {exc}") from None
 
 
 def signature_text(name: str) -> str:

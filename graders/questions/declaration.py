@@ -46,6 +46,8 @@ class Question:
     settings: type | None = None  # the dataclass of its rubric section [<id>] (judged and observed settings)
     judges: Judges | None = None  # the pure functions that decide its checks from their observations
     trusted: str | None = None  # the module of its trusted computations (the only one importing reference/)
+    answer_checks: tuple[str, ...] = ()  # its checks of answers that do not depend on the seed (local ids or globs):
+    #   their expected values are never shown to a student, and the student kit checks their form only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "contract", tuple(replace(name, question=self.id) for name in self.contract))

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+CPU_PERIOD_US = 100_000  # the scheduler period of a CPU limit: quota / period = CPUs
 
 
 def remove_orphans() -> None:
@@ -32,7 +33,7 @@ def remove_orphans() -> None:
             continue
 
 
-def _write_limit(folder: Path, key: str, value: int) -> None:
+def _write_limit(folder: Path, key: str, value: int | str) -> None:
     """Write one limit; a key ending in "?" is optional (swap accounting may be off)."""
     optional = key.endswith("?")
     path = folder / key.rstrip("?")
@@ -90,18 +91,26 @@ class WorkerCgroup:
         self.folders = folders
 
     @classmethod
-    def create(cls, *, max_processes: int, memory_bytes: int) -> "WorkerCgroup | None":
-        """Make the cgroup(s) with their limits, or return None when this machine does not allow it."""
+    def create(cls, *, max_processes: int, memory_bytes: int, cpus: float | None = None) -> "WorkerCgroup | None":
+        """Make the cgroup(s) with their limits, or return None when this machine does not allow it.
+
+        Args:
+            cpus: the CPU time the worker may use, in CPUs (1.5: one and a half cores' worth); None: no limit.
+        """
         remove_orphans()
         name = f"hw3grader-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # the grader's pid: orphans are findable
         unified = CGROUP_ROOT / "cgroup.controllers"
+        quota = None if cpus is None else max(1000, int(cpus * CPU_PERIOD_US))
         if unified.exists():
             plan = {CGROUP_ROOT / name: {"pids.max": max_processes, "memory.max": memory_bytes,
-                                         "memory.swap.max?": 0}}
+                                         "memory.swap.max?": 0, **({"cpu.max": f"{quota} {CPU_PERIOD_US}"}
+                                                                   if quota else {})}}
         else:
             plan = {CGROUP_ROOT / "pids" / name: {"pids.max": max_processes},
                     CGROUP_ROOT / "memory" / name: {"memory.limit_in_bytes": memory_bytes,
                                                     "memory.memsw.limit_in_bytes?": memory_bytes}}
+            if quota:
+                plan[CGROUP_ROOT / "cpu" / name] = {"cpu.cfs_period_us": CPU_PERIOD_US, "cpu.cfs_quota_us": quota}
         made: list[Path] = []
         try:
             for folder, limits in plan.items():
@@ -148,10 +157,21 @@ class WorkerCgroup:
                 pass
         return found
 
-    def kill_all(self, *, rounds: int = 50) -> None:
-        """SIGKILL every process in the cgroup, again and again until none is left (forks race us)."""
+    def cpu_limit(self) -> float | None:
+        """The CPU limit as the kernel holds it, in CPUs (None: none)."""
+        for folder in self.folders:
+            quota = (_read(folder / "cpu.max") or "").split()
+            if len(quota) == 2 and quota[0].isdigit():
+                return int(quota[0]) / int(quota[1])
+            quota, period = _read(folder / "cpu.cfs_quota_us"), _read(folder / "cpu.cfs_period_us")
+            if quota and period and quota.isdigit():
+                return int(quota) / int(period)
+        return None
+
+    def kill_all(self, *, rounds: int = 50, spare: set[int] = frozenset()) -> None:
+        """SIGKILL every process in the cgroup but `spare`, again and again until none is left (forks race us)."""
         for _ in range(rounds):
-            pids = self.pids()
+            pids = self.pids() - set(spare)
             if not pids:
                 return
             for pid in pids:

@@ -6,6 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MESSAGE_CHARS = 2000  # the most of any text from the worker (a message, a traceback) kept: head and tail
+
+
+def cut(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """`text` within `limit` characters: its start and its end, and how much was left out between them."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 3 // 4, limit // 4
+    return f"{text[:head]}\n[... {len(text) - head - tail:,} characters cut ...]\n{text[len(text) - tail:]}"
+
 
 @dataclass(frozen=True)
 class Request:
@@ -37,6 +47,14 @@ class TimedOut(SandboxFailure):
     """The request ran past `budget_s` and the worker was killed (or it hung before: not run again)."""
 
     budget_s: float
+
+
+class BudgetSpent(SandboxFailure):
+    """The function's calls used up `total_s`, its time in all (over `calls` calls): this one was stopped at
+    the end of it, or not made at all."""
+
+    total_s: float
+    calls: int
 
 
 class Crashed(SandboxFailure):
@@ -95,3 +113,19 @@ class LoadFailed(SandboxFailure):
 
     cause: SandboxFailure
     loading_at: tuple[str, int] | None
+
+
+def from_reply(request: dict, reply: dict, *, memory_cap_bytes: int) -> SandboxFailure:
+    """The failure a worker's error reply says; every text of it is the student's, so each is cut first."""
+    asked = Request.of(request)
+    kind = reply.get("kind")
+    if kind == "missing":
+        return Missing(asked, name=cut(str(reply.get("name") or request.get("name")), 200),
+                       detail=cut(str(reply.get("message") or "")))
+    if kind == "type":
+        return NotPlainData(asked, message=cut(str(reply.get("message"))))
+    missing = reply.get("missing_name")
+    return Raised(asked, error_type=cut(str(reply.get("error_type") or ""), 200), message=cut(str(reply.get("message"))),
+                  traceback=cut(str(reply.get("traceback") or "")),
+                  missing_name=cut(missing, 200) if isinstance(missing, str) else None,
+                  memory_cap_bytes=memory_cap_bytes)

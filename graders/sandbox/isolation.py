@@ -22,6 +22,7 @@ from pathlib import Path
 
 from graders.core.errors import HarnessError
 from graders.core.isolation import BUBBLEWRAP, PROCESS, Isolation
+from graders.sandbox import masks
 
 LEVELS = ("auto", BUBBLEWRAP, PROCESS)
 NOBODY = 65534
@@ -41,6 +42,7 @@ class Limits:
     processes: int = 512  # tasks (threads too) in the worker's cgroup, where there is one
     scratch_bytes: int = 512 * 2**20  # each writable tmpfs under bubblewrap (home, scratch, tmp, /tmp, /dev/shm)
     uid: int = NOBODY  # who the worker is under bubblewrap when the grader runs as root
+    cpus: float | None = None  # the CPU time it may use, in CPUs (a cgroup limit, where there is one)
 
 
 def running_as_root() -> bool:
@@ -52,12 +54,21 @@ def bubblewrap_works(uid: int = NOBODY) -> bool:
     """True when `bwrap` exists and can confine the worker here as the sandbox does (unprivileged inside)."""
     if shutil.which("bwrap") is None or (running_as_root() and shutil.which("setpriv") is None):
         return False
-    probe = [*_bubblewrap_prefix(uid), "--ro-bind", "/", "/", "--proc", "/proc", "--perms", "1777", "--size", "4096",
-             "--tmpfs", "/tmp", "--", *_drop_privileges(uid), "true"]  # every feature wrap_command uses
+    from graders.sandbox import seccomp
+
     try:
-        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+        program = seccomp.program_fd()
+    except seccomp.SeccompUnavailable:
+        return False
+    probe = [*_bubblewrap_prefix(uid), "--ro-bind", "/", "/", "--proc", "/proc", "--perms", "1777", "--size", "4096",
+             "--tmpfs", "/tmp", "--ro-bind", "/dev/null", "/tmp/masked", "--seccomp", str(program), "--",
+             *_drop_privileges(uid), "true"]  # every feature wrap_command uses
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=20, pass_fds=(program,)).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
+    finally:
+        os.close(program)
 
 
 def choose_level(requested: str, uid: int = NOBODY) -> str:
@@ -126,15 +137,21 @@ WRITABLE_SYSTEM = ("/tmp", "/dev/shm")  # and outside it (multiprocessing and Te
 READ_ONLY_INSIDE = ("/sys/fs/cgroup",)  # replaced by an empty read-only folder: no view of any cgroup
 
 
-def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[Path], limits: Limits) -> list[str]:
+def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[Path], limits: Limits,
+                 seccomp_fd: int | None = None) -> list[str]:
     """Prefix `command` with the bubblewrap invocation for `level` (unchanged for PROCESS).
 
     Under bubblewrap the worker sees only an allowlist, read-only: the system folders, this
     Python and its packages, and its own workdir (the submission's copy, the worker's code,
     shared inputs). Nothing else of the machine exists for it (no other checkout of the
-    reference solution, no home folder, no cgroup), and only size-capped tmpfs folders are
-    writable, so a submission can neither read the grader's files, change anything, nor fill
-    the disk or the memory through a file.
+    reference solution, no home folder, no cgroup), data files of the packages and the grader's
+    caches are hidden (sandbox/masks.py), and only size-capped tmpfs folders are writable, so a
+    submission can neither read the grader's files or data, change anything, nor fill the disk or
+    the memory through a file.
+
+    Args:
+        seccomp_fd: a descriptor holding the seccomp program (sandbox/seccomp.py), which bubblewrap
+            applies as its last step before it runs the worker.
     """
     if level == PROCESS:
         return command
@@ -145,7 +162,7 @@ def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[
         args += _bind_system_path(Path(path))
     for path in READ_ONLY_INSIDE:
         if Path(path).is_dir():
-            args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
+            args += _empty_folder(path)
     for prefix in _python_prefixes():
         args += [*_open_parents(prefix), "--ro-bind", prefix, prefix]
     args += [*_open_parents(str(workdir)), "--ro-bind", str(workdir), str(workdir)]
@@ -153,9 +170,34 @@ def wrap_command(level: str, command: list[str], *, workdir: Path, hidden: list[
         args += _capped_tmpfs(str(workdir / name), limits)
     for path in hidden:  # in case a bound prefix (a venv inside the project) contains one
         if path.is_dir() and not _contains(path, workdir):
-            args += ["--size", "4096", "--tmpfs", str(path), "--remount-ro", str(path)]
-    args += ["--remount-ro", "/", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch"), "--"]
-    return args + _drop_privileges(limits.uid) + command
+            args += _empty_folder(str(path))
+    args += _masks(_python_prefixes())
+    args += ["--remount-ro", "/", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch")]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
+    return [*args, "--", *_drop_privileges(limits.uid), *command]
+
+
+def _empty_folder(path: str) -> list[str]:
+    return ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
+
+
+def _masks(prefixes: list[str]) -> list[str]:
+    """Hide the data files and caches under the bound folders (sandbox/masks.py)."""
+    found = masks.masks_under(prefixes, secrets=masks.grader_secrets())
+    bound = [Path(path) for path in [*prefixes, *SYSTEM_PATHS] if not Path(path).is_symlink()]
+
+    def inside(path: str) -> bool:
+        return any(_contains(root, Path(path)) for root in bound)
+
+    args = []
+    for folder in found.folders:
+        if inside(folder):
+            args += _empty_folder(folder)
+    for file in found.files:
+        if inside(file):
+            args += ["--ro-bind", "/dev/null", file]
+    return args
 
 
 def _bubblewrap_prefix(uid: int) -> list[str]:
@@ -208,8 +250,12 @@ def address_space_bytes(limits: Limits, *, cgroup: bool) -> int:
     return 2 * limits.memory_bytes if cgroup else limits.memory_bytes
 
 
-def child_setup(limits: Limits, cgroup=None):
-    """Return a `preexec_fn` that joins `cgroup` and applies `limits` in the child before it execs."""
+def child_setup(limits: Limits, cgroup=None, *, filter_syscalls=None):
+    """Return a `preexec_fn` that joins `cgroup` and applies `limits` in the child before it execs.
+
+    Args:
+        filter_syscalls: a seccomp.Loader, applied last (a plain process: bubblewrap applies its own).
+    """
     address_space = address_space_bytes(limits, cgroup=cgroup is not None)
 
     def apply() -> None:
@@ -220,6 +266,8 @@ def child_setup(limits: Limits, cgroup=None):
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if filter_syscalls is not None:
+            filter_syscalls()
 
     return apply
 

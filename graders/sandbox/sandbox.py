@@ -9,12 +9,11 @@ at once, with the same failure: a hang costs one timeout.
 
 from __future__ import annotations
 
-import collections
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -24,17 +23,19 @@ from typing import TYPE_CHECKING
 from graders.core.errors import HarnessError
 from graders.core.isolation import Isolation
 from graders.inside import wire
-from graders.sandbox import failures, workdir
+from graders.sandbox import cleanup, failures, seccomp, workdir
 from graders.sandbox import isolation as confine
+from graders.sandbox.budgets import FunctionBudgets
 from graders.sandbox.cgroup import WorkerCgroup
 from graders.sandbox.channel import Channel, Closed, Expired
-from graders.sandbox.outcomes import exit_code_soon, peak_rss_of, signal_of_wrapped
+from graders.sandbox.outcomes import exit_code_soon, peak_rss_of, signal_of_wrapped, worker_chain
+from graders.sandbox.output import OutputTail
+from graders.sandbox.shared import Block, HeldFiles, copy_into
 
 if TYPE_CHECKING:
     from graders.submission.loader import PreparedSubmission
 
 INSIDE_DIR = Path(__file__).resolve().parents[1] / "inside"  # copied into every sandbox
-OUTPUT_TAIL_BYTES = 64 * 1024
 # What a reply may hold: far above any legitimate result, far below what hurts the grading process.
 REPLY_LIMITS = wire.FrameLimits(max_bytes=64 * 2**20, max_header_bytes=8 * 2**20, max_items=500_000)
 
@@ -51,6 +52,7 @@ class SandboxConfig:
     call_timeout_s: float = 20.0  # a plain call or read of a global
     probe_timeout_s: float = 60.0  # a probe whose grader gives no timeout of its own
     load_timeout_s: float = 120.0
+    function_budget_s: float | None = None  # one function's calls (or global's reads) in all; None: no total
     limits: confine.Limits = field(default_factory=confine.Limits)
     hidden_paths: tuple[Path, ...] = ()
     reply_limits: wire.FrameLimits = REPLY_LIMITS
@@ -85,12 +87,13 @@ class Sandbox:
         self._loading_at: tuple[str, int] | None = None  # the top-level statement the worker is running
         self._timed_out: dict[tuple, failures.TimedOut] = {}  # request key -> its timeout
         self._shared: dict[tuple, Path] = {}  # grader files in the current worker's inputs
+        self._held = HeldFiles()  # which of them the worker was given: it goes before a request that is not
+        self._budgets = FunctionBudgets(config.function_budget_s)
         self._request_id = 0
-        self._output = collections.deque()
-        self._output_size = 0
-        self._output_lock = threading.Lock()
+        self._output = OutputTail()
         if self.isolation == confine.PROCESS and confine.running_as_root():
             warnings.warn(confine.unconfined_root_warning(), UnconfinedRootWarning, stacklevel=2)
+        cleanup.track(self)  # SIGTERM and SIGINT close it: no worker, cgroup or folder outlives the grading
 
     # -- public API ---------------------------------------------------------------------
 
@@ -130,22 +133,57 @@ class Sandbox:
     def share_file(self, source: Path | str) -> str:
         """Copy a grader file (say a trained reference model) where the (started) worker can read it.
 
+        Only requests that name the returned path among their arguments run in a worker that holds
+        it: before any other, the worker is restarted (sandbox/shared.py). `shared` does the same
+        for a block.
+
         Returns:
             The copy's path as the worker sees it, to pass as a call or probe argument.
         """
         self._ensure_started()
-        stat = os.stat(source)
-        key = (os.path.realpath(source), stat.st_size, stat.st_mtime_ns)
-        if key not in self._shared:
-            name = Path(source).name
-            taken = {path.name for path in self._shared.values()}
-            unique = name if name not in taken else f"{len(self._shared)}-{name}"
-            try:
-                self._shared[key] = workdir.copy_in(source, self._workdir / "inputs", unique)
-            except FileExistsError:  # planted by a worker that can write its folder (process isolation)
-                self._kill()
-                raise failures.PlantedFile(failures.Request("share"), name=name) from None
-        return str(self._shared[key])
+        path = self._copy_in(source)
+        self._held.given(path, source=str(source))
+        return path
+
+    @contextlib.contextmanager
+    def shared(self, source: Path | str):
+        """`with sandbox.shared(path) as inside_path:` a grader file the block's requests may read.
+
+        The copy is deleted when the block ends, and the next request made outside such a block
+        runs in a new worker (fresh folder, fresh writable places, fresh memory): whatever the
+        student's code did with the file (kept it open, loaded it, copied it) is gone with the worker.
+        """
+        block = Block(str(source))
+        self._held.blocks.append(block)
+        try:
+            self._ensure_started()
+            block.inside = self._copy_in(source)
+            self._held.given(block.inside)
+            yield block.inside
+        finally:
+            self._held.blocks.remove(block)
+            self._delete_copy(block.inside)
+
+    def _copy_in(self, source: Path | str) -> str:
+        try:
+            return copy_into(self._shared, source, self._workdir / "inputs")
+        except FileExistsError:  # planted by a worker that can write its folder (process isolation)
+            self._kill()
+            raise failures.PlantedFile(failures.Request("share"), name=Path(source).name) from None
+
+    def _delete_copy(self, inside: str | None) -> None:
+        for key, path in list(self._shared.items()):
+            if str(path) == inside:
+                del self._shared[key]
+                workdir.remove_file(path)
+
+    def _share_open_blocks(self, blocks: list[Block]) -> None:
+        """A worker started during a `shared` block gets the block's file too (under its own folder)."""
+        for block in blocks:
+            new = self._copy_in(block.source)
+            self._held.moved_to(block.inside, new)
+            block.inside = new
+            self._held.given(new)
 
     @property
     def isolation_description(self) -> Isolation:
@@ -154,15 +192,14 @@ class Sandbox:
 
     def output_tail(self, limit: int = 2000) -> str:
         """The last `limit` characters the worker printed (stdout and stderr together)."""
-        with self._output_lock:
-            text = b"".join(self._output).decode("utf-8", "replace")
-        return text[-limit:]
+        return self._output.text(limit)
 
     def close(self) -> None:
         """Kill the worker (and everything it started) and delete its folder."""
         self._kill()
         workdir.remove(self._workdir)
         self._workdir = None
+        self._shared = {}
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -178,19 +215,43 @@ class Sandbox:
         if expired is not None and budget <= expired.budget_s:
             # It hung before: no second wait, no restart for it.
             raise failures.TimedOut(expired.request, budget_s=expired.budget_s)
-        self._ensure_started()
+        totalled = request["op"] in ("call", "get")  # a contract function or global; probes have their own budgets
+        budget, cut_short = self._budgets.call_budget(request["name"], budget) if totalled else (budget, False)
+        if cut_short and budget <= 0:
+            raise self._budgets.spent_failure(request)
+        request = self._worker_given_only_its_files(request)
         self._request_id += 1
         request.update(seed=self.seed, id=self._request_id)
         try:
-            reply = self._exchange(request, budget)
+            with self._budgets.timing(request["name"]) if totalled else contextlib.nullcontext():
+                reply = self._exchange(request, budget)
         except failures.TimedOut as exc:
+            if cut_short:
+                raise self._budgets.spent_failure(request) from None
             self._timed_out[key] = exc
             raise
         if self._cgroup is not None and len(self._cgroup.pids()) > self._baseline_processes:
             self._kill()  # the call left processes behind (a daemon, a fork): none may outlive it
         if reply.get("ok") is True:
             return reply.get("value")
-        raise self._error_from_reply(request, reply)
+        raise failures.from_reply(request, reply, memory_cap_bytes=self.config.limits.memory_bytes)
+
+    def _worker_given_only_its_files(self, request: dict) -> dict:
+        """Start the worker if needed; first restart it if it holds a grader file `request` is not given.
+
+        Returns:
+            `request` with the paths of the files it is given as the (new) worker sees them.
+        """
+        carried = {}
+        if self._held.must_restart_for(request):
+            carried = self._held.carried(request)
+            self._kill()  # a new worker, that never held the file
+        self._ensure_started()
+        for old, source in carried.items():  # the files the request is given, in the new worker's folder
+            new = self._copy_in(source)
+            self._held.given(new, source=source)
+            self._held.moved_to(old, new)
+        return self._held.current_paths(request)
 
     def _exchange(self, request: dict, timeout: float, *, on_loading=None) -> dict:
         """Send `request` and read its reply, both within `timeout` (decoding included).
@@ -224,19 +285,6 @@ class Sandbox:
             raise failures.WrongReply(asked)
         return reply
 
-    def _error_from_reply(self, request: dict, reply: dict) -> failures.SandboxFailure:
-        asked = failures.Request.of(request)
-        kind = reply.get("kind")
-        if kind == "missing":
-            return failures.Missing(asked, name=str(reply.get("name") or request.get("name")),
-                           detail=str(reply.get("message") or ""))
-        if kind == "type":
-            return failures.NotPlainData(asked, message=str(reply.get("message")))
-        missing = reply.get("missing_name")
-        return failures.Raised(asked, error_type=str(reply.get("error_type") or ""), message=str(reply.get("message")),
-                      traceback=str(reply.get("traceback") or ""), missing_name=missing if isinstance(missing, str)
-                      else None, memory_cap_bytes=self.config.limits.memory_bytes)
-
     # -- lifecycle ----------------------------------------------------------------------
 
     def _ensure_started(self) -> None:
@@ -248,31 +296,40 @@ class Sandbox:
 
     def _start(self) -> None:
         self.close()  # the old worker and its folder: nothing of them is reused or read
-        self._workdir, self._shared = workdir.create(self.prepared.units, INSIDE_DIR), {}
+        blocks = self._held.restarted()
+        self._workdir = workdir.create(self.prepared.units, INSIDE_DIR)
         self._channel = Channel()
         requests_read, results_write = self._channel.worker_fds
         worker = str(self._workdir / "_harness" / "worker.py")
         command = [sys.executable, "-I", worker, "--requests", str(requests_read), "--results", str(results_write)]
         limits = self.config.limits
-        command = confine.wrap_command(self.isolation, command, workdir=self._workdir,
+        program, loader = seccomp.for_worker(bubblewrap=self.isolation == confine.BUBBLEWRAP)
+        command = confine.wrap_command(self.isolation, command, workdir=self._workdir, seccomp_fd=program,
                                        hidden=list(self.config.hidden_paths), limits=limits)
-        self._cgroup = WorkerCgroup.create(max_processes=limits.processes, memory_bytes=limits.memory_bytes)
+        self._cgroup = WorkerCgroup.create(max_processes=limits.processes, memory_bytes=limits.memory_bytes,
+                                           cpus=limits.cpus)
         self.used_cgroup = self.used_cgroup or self._cgroup is not None
-        self._process = subprocess.Popen(
-            command, pass_fds=self._channel.worker_fds, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, env=confine.worker_environment(self._workdir, limits.threads),
-            cwd=self._workdir / "scratch", start_new_session=True, preexec_fn=confine.child_setup(limits, self._cgroup),
-        )
+        try:
+            self._process = subprocess.Popen(
+                command, pass_fds=(*self._channel.worker_fds, *([program] if program is not None else [])),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env=confine.worker_environment(self._workdir, limits.threads), cwd=self._workdir / "scratch",
+                start_new_session=True, preexec_fn=confine.child_setup(limits, self._cgroup, filter_syscalls=loader),
+            )
+        finally:
+            if program is not None:
+                os.close(program)
         self._channel.started()
         self.starts += 1
-        threading.Thread(target=self._drain_output, args=(self._process.stdout,), daemon=True).start()
+        self._output.drain(self._process.stdout)
         self._load(self._workdir / "submission")
+        self._share_open_blocks(blocks)
 
     def _load(self, submission_dir: Path) -> None:
         units = [[unit.filename, unit.origin] for unit in self.prepared.units]
         self._request_id += 1
         config = {"submission_dir": str(submission_dir), "scratch_dir": str(self._workdir / "scratch"),
-                  "units": units, "seed": self.seed, "id": self._request_id,
+                  "units": units, "seed": self.seed, "id": self._request_id, "filtered": True,
                   "unprivileged": self.isolation == confine.BUBBLEWRAP}
         started = time.perf_counter()
         self._loading_at = None
@@ -282,9 +339,14 @@ class Sandbox:
             self.load_failure = failures.LoadFailed(failures.Request("load"), cause=exc, loading_at=self._loading_at)
             raise self.load_failure from None
         self.load_seconds += time.perf_counter() - started
-        self._baseline_processes = len(self._cgroup.pids()) if self._cgroup else 0
+        if self._cgroup is not None:  # what the submission started while loading ends now, before any check
+            keep = worker_chain(self._cgroup.pids(), hello.get("pid"), top=self._process.pid)
+            self._cgroup.kill_all(spare=keep)
+            self._baseline_processes = len(keep)
         problems = hello.get("problems")
-        self.worker_problems = problems if isinstance(problems, list) else []
+        problems = problems[:100] if isinstance(problems, list) else []
+        self.worker_problems = [{key: failures.cut(value) if isinstance(value, str) else value
+                                 for key, value in problem.items()} for problem in problems if isinstance(problem, dict)]
         names = hello.get("names")
         self.names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
@@ -326,15 +388,6 @@ class Sandbox:
         self._kill()
         return failures.Crashed(request, exit_code=code, out_of_memory=out_of_memory,
                        memory_cap_bytes=self.config.limits.memory_bytes, output_tail=self.output_tail(600).strip())
-
-    def _drain_output(self, stream) -> None:
-        # Keep only a bounded tail, so a submission that floods its output cannot exhaust memory.
-        for chunk in iter(lambda: stream.read1(8192), b""):
-            with self._output_lock:
-                self._output.append(chunk)
-                self._output_size += len(chunk)
-                while self._output_size > OUTPUT_TAIL_BYTES and len(self._output) > 1:
-                    self._output_size -= len(self._output.popleft())
 
     # -- names ------------------------------------------------------------------------------
 

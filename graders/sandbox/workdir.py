@@ -16,6 +16,7 @@ from pathlib import Path
 
 from graders.core.errors import HarnessError
 
+PREFIX = "hw3sandbox-"
 INSIDE_FILES = ("worker.py", "wire.py", "npz.py")  # from graders/inside, beside the probes package
 FOLDERS = ("submission", "_harness", "inputs", "home", "tmp", "scratch")
 _DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -27,9 +28,11 @@ def create(units, inside_dir: Path) -> Path:
     """A new folder holding the submission's units and the worker's code; returns its path.
 
     Its folders are 0755 and files 0644 (the worker may run as another user); the folder itself
-    is 0711, so that user can enter it but not list it.
+    is 0711, so that user can enter it but not list it. Its name carries the grading process's
+    pid, so that the folders of a grading killed before it could clean up are found and removed.
     """
-    root = Path(tempfile.mkdtemp(prefix="hw3sandbox-"))
+    remove_orphans()
+    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     fd = os.open(root, _DIRECTORY)
     try:
         for folder in FOLDERS:
@@ -82,6 +85,36 @@ def write_file(root_fd: int, relative: str, data: bytes) -> None:
             os.close(target)
     finally:
         os.close(fd)
+
+
+def remove_orphans() -> None:
+    """Remove the sandbox folders of gradings that ended without removing them (killed with SIGKILL).
+
+    Only this user's folders whose grading process is gone, as `cgroup.remove_orphans` does (graders
+    that share a temporary folder across PID namespaces would not see each other's processes: give
+    each its own TMPDIR).
+    """
+    try:
+        candidates = list(Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*"))
+    except OSError:
+        return
+    for folder in candidates:
+        try:
+            owner = int(folder.name[len(PREFIX):].split("-")[0])
+            if folder.stat().st_uid == os.geteuid():
+                os.kill(owner, 0)
+        except ProcessLookupError:
+            remove(folder)
+        except (ValueError, OSError):
+            continue
+
+
+def remove_file(path: Path) -> None:
+    """Delete one file the grader put in a worker's folder (a link is removed, not followed)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def remove(root: Path | None) -> None:

@@ -1,8 +1,8 @@
 """A sample q7 submission (test data): Grad-CAM on the first convolution layer, whatever `layer_name`
 says.
 
-Expected: q7.heatmap.shape, correlation and top_overlap fail and name layer conv1; the rest passes
-(tests/golden/gradcam_first_conv_layer/q7.json).
+Expected: q7.heatmap.shape, correlation and top_overlap fail and name layer conv1, and q7.heatmap.layer_name
+fails and names the ignored layer_name; the rest passes (tests/golden/gradcam_first_conv_layer/q7.json).
 """
 import numpy as np
 import tensorflow as tf

@@ -133,6 +133,7 @@ def test_a_hidden_batch_keeps_one_secret_seed_for_the_class_and_shows_it_to_no_s
     seed = str(recorded["seed"])
     for student in ("1000", "1001"):
         assert json.loads((out / "students" / student / "results.json").read_text())["seed"] == recorded["seed"]
+        assert (out / "students" / student / "results.json").stat().st_mode & 0o077 == 0, "it holds the secret seed"
         assert seed not in (out / "students" / student / "report.html").read_text()
         assert seed not in (out / "students" / student / "gradescope.json").read_text()
     (tmp_path / "class" / "1002_late.py").write_text("def dense_params(a, b):\n    return a * b + b\n")

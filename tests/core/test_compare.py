@@ -124,3 +124,18 @@ def test_a_constant_or_all_zero_answer_is_named_as_such():
     assert degenerate_answer(np.arange(4), np.ones(4) * 3) is None
     with pytest.raises(CheckFailed, match=r"\(every value is 0\)$"):
         require_close(np.zeros(3), np.array([1.0, 2.0, 3.0]), what="y")
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400), [10**400, 1]])
+def test_a_number_too_large_for_a_float_is_a_wrong_answer_not_a_grader_error(huge):
+    # BEST_VAL_ACCURACY = 10**400 once stopped a grading with an OverflowError (exit code 3)
+    if isinstance(huge, list):
+        with pytest.raises(CheckFailed, match="got inf"):
+            require_close(as_array(huge, what="y"), [1.0, 1.0], what="y")
+        return
+    value = as_number(huge, what="BEST_VAL_ACCURACY")
+    assert value == (np.inf if huge > 0 else -np.inf)
+    with pytest.raises(CheckFailed, match=r"expected 0.97, got -?inf"):
+        require_close(huge, 0.97, what="x")
+    with pytest.raises(CheckFailed, match=r"expected 3, got -?inf"):
+        require_close(as_int(huge, what="n"), 3, what="n")

@@ -79,3 +79,16 @@ def test_isolation_is_a_value_with_one_string_form():
     assert Isolation.parse("process+cgroup (unconfined root)") == Isolation("process", cgroup=True,
                                                                            unconfined_root=True)
     assert Isolation.parse("bubblewrap+cgroup").confined and not Isolation.parse("process").confined
+
+
+def test_a_class_result_that_records_the_seed_is_its_owners_alone(tmp_path):
+    from graders.commands.outfolder import store_result
+    from graders.core.results import GradingResult, write_json
+
+    result = GradingResult.unloadable("s", "crashed", seed=2**63 + 5, hidden=True)
+    write_json(result, tmp_path / "open.json")
+    write_json(result, tmp_path / "private.json", private=True)
+    assert (tmp_path / "private.json").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "open.json").stat().st_mode & 0o077 != 0  # a report's usual permissions
+    store_result(tmp_path, "1001", result)  # a rescore or a recheck rewrites a class's results so
+    assert (tmp_path / "students" / "1001" / "results.json").stat().st_mode & 0o777 == 0o600

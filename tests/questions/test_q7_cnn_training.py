@@ -1,12 +1,16 @@
-"""The q7 CNN training check's hints: each names what the calibration found keeps a model from learning."""
+"""The q7 CNN training check: its judge (the policies: one-hot labels, no softmax, the accuracy) and its hints, each
+naming what the calibration found keeps a model from learning."""
 
-import numpy as np
+import json
+
 import pytest
 
+from graders.core import judging
+from graders.core.rubric import Rubric
 from graders.questions.q7.cnn_training import hints
+from graders.questions.q7.judges import JUDGES, Settings
 
 PARAMS = 130_890
-ALL_FINITE = np.ones(8, dtype=bool)
 
 
 def model(**fields) -> dict:
@@ -14,7 +18,7 @@ def model(**fields) -> dict:
 
 
 def test_the_homework_model_with_adam_gets_no_hint():
-    assert hints(model(), ALL_FINITE, PARAMS) == []
+    assert hints(model(), 0, PARAMS) == []
 
 
 @pytest.mark.parametrize("fields, fragment", [
@@ -24,11 +28,37 @@ def test_the_homework_model_with_adam_gets_no_hint():
     ({"params": 1234}, "the model has 1234 parameters; the homework's CNN has 130,890"),
 ])
 def test_each_measured_cause_is_named(fields, fragment):
-    assert [hint for hint in hints(model(**fields), ALL_FINITE, PARAMS) if fragment in hint]
+    assert [hint for hint in hints(model(**fields), 0, PARAMS) if fragment in hint]
 
 
 def test_sgd_with_momentum_is_not_blamed_and_divergence_is_counted():
-    assert hints(model(optimizer="SGD", learning_rate=0.01, momentum=0.9), ALL_FINITE, PARAMS) == []
-    finite = ALL_FINITE.copy()
-    finite[:3] = False
-    assert "3 test digits got NaN or inf outputs" in hints(model(), finite, PARAMS)[0]
+    assert hints(model(optimizer="SGD", learning_rate=0.01, momentum=0.9), 0, PARAMS) == []
+    assert "3 test digits got NaN or inf outputs" in hints(model(), 3, PARAMS)[0]
+
+
+def judged(model_fields: dict, accuracy: float = 0.95, **extra):
+    described = {"loss": "sparse_categorical_crossentropy", "one_hot_loss": False, "output_activation": "softmax",
+                 "from_logits": False, "kind": "Functional", "input_scale": 1.0, **model(**model_fields)}
+    observations = {"model": described, "accuracy": accuracy, "nonfinite": 0, "epochs": 2, "n_train": 4000, **extra,
+                    judging.JUDGE: "cnn_train"}
+    stored = json.loads(json.dumps(judging.normalise(observations)))
+    return judging.judge(JUDGES, stored, Rubric.load().section("q7", Settings))
+
+
+def test_a_model_for_one_hot_labels_fails_naming_the_sparse_loss_whatever_its_accuracy():
+    verdict = judged({"loss": "categorical_crossentropy", "one_hot_loss": True})
+    assert verdict.status == "failed" and "sparse_categorical_crossentropy" in verdict.message
+    assert "'categorical_crossentropy'" in verdict.message and "integer labels" in verdict.message
+    one_hot_only = {"model": {**model(), "loss": "categorical_crossentropy", "one_hot_loss": True},
+                    judging.JUDGE: "cnn_train"}  # the probe does not train it: no accuracy observed
+    assert judging.judge(JUDGES, judging.normalise(one_hot_only), Rubric.load().section("q7", Settings)).status == \
+        "failed"
+
+
+def test_the_accuracy_threshold_and_the_softmax_policy_are_judged():
+    assert judged({}).status == "passed"
+    low = judged({}, accuracy=0.3)
+    assert low.status == "failed" and "test accuracy 0.300 after 2 epoch(s) on 4,000 digits" in low.message
+    linear = judged({"output_activation": "linear"})
+    assert linear.status == "failed" and "use activation=\"softmax\"" in linear.message
+    assert judged({"output_activation": "linear", "from_logits": True}).status == "passed"

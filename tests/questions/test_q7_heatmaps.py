@@ -1,17 +1,24 @@
-"""graders.questions.q7.heatmaps: resampling, similarity metrics, the diagnosis, the checks' decisions (on synthetic
-maps; tests/reference/test_sweep_q7.py decides on the real CNN's) and the report pictures."""
+"""graders.questions.q7: resampling, similarity metrics, the diagnosis, what the checks observe and how their judges
+decide (on synthetic maps; tests/reference/test_sweep_q7.py decides on the grader's CNN's) and the report pictures."""
 
 import base64
+import io
 import os
-from types import SimpleNamespace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import dataclasses  # noqa: E402
+import json  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from graders.questions.q7 import heatmaps  # noqa: E402
-from graders.questions.q7.variants import Case  # noqa: E402
+from graders.core import judging  # noqa: E402
+from graders.core.rubric import Rubric  # noqa: E402
+from graders.questions.q7 import heatmaps, observations  # noqa: E402
+from graders.questions.q7.cases import Case, Selection, Setup  # noqa: E402
+from graders.questions.q7.judges import JUDGES, Settings  # noqa: E402
+from graders.questions.q7.observations import StudentMaps  # noqa: E402
 
 GRID = (28, 28)
 
@@ -83,28 +90,27 @@ def test_similarity_compares_maps_of_different_sizes_on_the_grid():
 # -- value limits -------------------------------------------------------------------------
 
 LIMITS = heatmaps.ValueLimits(negative_tol=1e-6, max_tol=0.01, upsampled_negative_tol=0.4,
-                              upsampled_peak_range=(0.6, 1.4), image_shape=GRID, layer_shape=(6, 6))
+                              upsampled_peak_range=(0.6, 1.4))
 
 
-def test_a_layer_sized_map_must_be_exactly_in_0_1_with_peak_1():
-    good = _blob((6, 6), (2, 3))
-    slightly_negative = good.copy()
-    slightly_negative[0, 0] = -0.01
-    assert LIMITS.negative([good, slightly_negative]) == [1]
-    assert LIMITS.unnormalised([good, good * 0.98, good * 0.2]) == [1, 2]
-    assert LIMITS.unnormalised([0.5 * _blob((26, 26), (5, 5))]) == [0]  # another layer's size is held to the same
-    assert LIMITS.unnormalised([np.zeros((6, 6)), np.full((6, 6), 0.5)]) == []  # constant: no peak (the constant rule)
+def test_a_layer_sized_map_must_be_exactly_in_0_1_with_peak_1_and_an_upsampled_one_may_move():
+    assert LIMITS.lowest(False) == -1e-6 and LIMITS.peak(False) == (0.99, 1.01)
+    assert LIMITS.lowest(True) == -0.4 and LIMITS.peak(True) == (0.6, 1.4)
+    assert heatmaps.upsampled((28, 28), image=GRID, layer=(6, 6))
+    assert not heatmaps.upsampled((6, 6), image=GRID, layer=(6, 6))
+    assert not heatmaps.upsampled((28, 28), image=GRID, layer=(28, 28))  # a layer of the image's size: held exactly
 
 
-def test_an_upsampled_map_may_move_by_interpolation_but_not_by_a_mistake():
+def test_upsampling_moves_values_within_the_upsampled_limits_and_a_mistake_beyond_them():
     import tensorflow as tf
 
     layer_map = np.maximum(_blob((6, 6), (2, 3)) - 0.2, 0) / 0.8
     upsampled = [tf.image.resize(layer_map[..., None], GRID, method=m).numpy()[..., 0] for m in ("bicubic", "bilinear")]
     assert min(m.min() for m in upsampled) < 0 and max(m.max() for m in upsampled) != 1  # they do move
-    assert LIMITS.negative(upsampled) == [] and LIMITS.unnormalised(upsampled) == []
+    assert all(m.min() >= LIMITS.lowest(True) and LIMITS.peak(True)[0] <= m.max() <= LIMITS.peak(True)[1]
+               for m in upsampled)
     unrelu = heatmaps.resample((_blob((6, 6), (2, 3)) - 0.6) / 0.4, GRID)  # lowest -1.5
-    assert LIMITS.negative([unrelu]) == [0] and LIMITS.unnormalised([upsampled[1] * 0.2]) == [0]
+    assert unrelu.min() < LIMITS.lowest(True) and (upsampled[1] * 0.2).max() < LIMITS.peak(True)[0]
 
 
 # -- diagnosis ----------------------------------------------------------------------------
@@ -169,14 +175,13 @@ def test_a_mistake_is_described_with_evidence_only_when_it_is_the_closest():
     assert "median r" not in _diagnose(variants["correct"], variants).label("no_relu")
 
 
-# -- the checks' decisions ---------------------------------------------------------------
+# -- what the checks observe, and their judges --------------------------------------------
 
-SETTINGS = SimpleNamespace(top_fraction=0.2, min_map_correlation=0.6, min_top_overlap=0.67, class_margin=0.5,
-                           negative_evidence_margin=0.0, negative_evidence_min_r=0.9)
 CASES = [Case(10, 3, "predicted", "clear"), Case(10, 5, "runner-up", "clear"), Case(10, 0, "class 0", "clear"),
          Case(10, 8, "other class", "clear"), Case(20, 4, "predicted", "ambiguous"),
          Case(20, 9, "runner-up", "ambiguous"), Case(30, 7, "predicted", "negative evidence")]
 CENTRES = [(1, 1), (4, 4), (1, 4), (4, 1), (2, 2), (4, 3), (3, 1)]  # every case's evidence somewhere else
+DESCRIPTIONS = [f"case {i}" for i in range(len(CASES))]
 
 
 def _raw(centres, offset=0.3):
@@ -199,16 +204,38 @@ def _reference():
             "layer:conv1": np.stack([_blob((26, 26), (4 * c[0], 4 * c[1]), 4) for c in CENTRES])}
 
 
-def _judge(maps, variants=None):
-    variants = variants or _reference()
-    limits = heatmaps.ValueLimits(negative_tol=1e-6, max_tol=0.01, upsampled_negative_tol=0.4,
-                                  upsampled_peak_range=(0.6, 1.4), image_shape=GRID, layer_shape=(6, 6))
-    return heatmaps.HeatmapJudge([np.asarray(m, dtype=float) for m in maps], CASES, variants, SETTINGS, limits, GRID)
+SETUP = Setup(Selection(CASES, layer_digits=[10, 20], random_digits=[], random_classes=[], notes=[]),
+              layer="conv3", other_layer="conv2", layer_shapes={"conv1": (26, 26), "conv2": (13, 13), "conv3": (6, 6)},
+              variants=_reference(), layer_maps=np.zeros((2, 13, 13)))
+SETTINGS = dataclasses.replace(Rubric.load().section("q7", Settings), top_fraction=0.2, min_map_correlation=0.6,
+                               min_top_overlap=0.67, class_margin=0.5, negative_evidence_margin=0.0,
+                               negative_evidence_min_r=0.9, negative_tol=1e-6, max_tol=0.01,
+                               upsampled_negative_tol=0.4, upsampled_peak_range=(0.6, 1.4), layer_same_min_r=0.99,
+                               random_max_correlation=0.85)
+MAP_CHECKS = ("nonnegative", "normalised", "logit", "correlation", "top_overlap", "class_sensitivity")
 
 
-def _failed(judge):
-    checks = ("nonnegative", "normalised", "logit", "correlation", "top_overlap", "class_sensitivity")
-    return {name for name in checks if not getattr(judge, name)().passed}
+def _judged(name, observations, settings=SETTINGS):
+    """The verdict of judge `name` on `observations`, stored and read back as a grading stores them."""
+    stored = json.loads(json.dumps(judging.normalise({**observations, judging.JUDGE: name})))
+    return judging.judge(JUDGES, stored, settings)
+
+
+def _student(maps, training_calls=0):
+    return StudentMaps([np.asarray(m, dtype=float) for m in maps], SETUP, GRID, DESCRIPTIONS,
+                       training_calls=training_calls)
+
+
+def _verdicts(maps, training_calls=0) -> dict:
+    student = _student(maps, training_calls)
+    observed = {"nonnegative": student.nonnegative(), "normalised": student.normalised(), "logit": student.logit(),
+                "correlation": student.correlation(), "top_overlap": student.top_overlap(SETTINGS.top_fraction),
+                "class_sensitivity": student.class_sensitivity()}
+    return {name: _judged(name, observations) for name, observations in observed.items()}
+
+
+def _failed(maps, training_calls=0):
+    return {name for name, verdict in _verdicts(maps, training_calls).items() if verdict.status != "passed"}
 
 
 def _predicted_map_for_every_case(maps, only_class=None):
@@ -219,77 +246,119 @@ def _predicted_map_for_every_case(maps, only_class=None):
 def test_the_reference_and_its_upsampled_maps_pass_every_check():
     correct = _reference()["correct"]
     for maps in (correct, [heatmaps.resample(m, GRID) for m in correct], correct * (1 - 1e-7)):
-        judge = _judge(maps)
-        assert _failed(judge) == set() and judge.diagnosis.closest == heatmaps.CORRECT
+        assert _failed(maps) == set() and _student(maps).diagnosis.closest == heatmaps.CORRECT
 
 
 def test_a_map_without_relu_and_a_min_max_scaled_map_lose_nonnegative_alone():
     no_relu = _reference()["no_relu"]
     min_max = [(m - m.min()) / (m.max() - m.min()) for m in no_relu]
-    assert _failed(_judge(no_relu)) == {"nonnegative"}
-    judge = _judge(min_max)
-    assert min(m.min() for m in judge.maps) == 0.0  # no negative value left: only the pattern shows it
-    assert _failed(judge) == {"nonnegative"} and judge.nonnegative().evidence["kept_negative_evidence"]
+    assert _failed(no_relu) == {"nonnegative"}
+    assert min(m.min() for m in min_max) == 0.0  # no negative value left: only the pattern shows it
+    assert _failed(min_max) == {"nonnegative"}
+    assert _verdicts(min_max)["nonnegative"].diagnosis == "min_max_scaled"
 
 
 def test_ignoring_class_index_loses_class_sensitivity_alone_and_class_zero_is_named():
     correct = _reference()["correct"]
-    ignored = _judge(_predicted_map_for_every_case(correct))
-    assert _failed(ignored) == {"class_sensitivity"}
-    assert ignored.class_sensitivity().evidence["mistake"] == "ignored_class_index"
-    zero = _judge(_predicted_map_for_every_case(correct, only_class=0))
-    assert _failed(zero) == {"class_sensitivity"}
-    verdict = zero.class_sensitivity()
-    assert verdict.evidence["mistake"] == "class_zero_as_none"
-    assert [row["class"] for row in verdict.evidence["bad"]] == [0]
+    ignored = _verdicts(_predicted_map_for_every_case(correct))
+    assert {name for name, v in ignored.items() if v.status != "passed"} == {"class_sensitivity"}
+    assert ignored["class_sensitivity"].diagnosis == "ignored_class_index"
+    zero = _verdicts(_predicted_map_for_every_case(correct, only_class=0))
+    assert {name for name, v in zero.items() if v.status != "passed"} == {"class_sensitivity"}
+    assert zero["class_sensitivity"].diagnosis == "class_zero_as_none" and "class_index=0" in zero[
+        "class_sensitivity"].message
 
 
 def test_softmax_gradient_and_ignored_class_index_are_both_caught():
-    judge = _judge(_predicted_map_for_every_case(_reference()["softmax_gradient"]))
-    assert _failed(judge) == {"logit", "class_sensitivity"}
-    assert judge.diagnosis.closest == "softmax_gradient"
+    maps = _predicted_map_for_every_case(_reference()["softmax_gradient"])
+    assert _failed(maps) == {"logit", "class_sensitivity"}
+    assert _student(maps).diagnosis.closest == "softmax_gradient"
 
 
 def test_a_class_blind_method_is_not_class_sensitivity_s_business():
-    judge = _judge(_reference()["unweighted_activations"])
-    assert "class_sensitivity" not in _failed(judge) and {"correlation", "top_overlap"} <= _failed(judge)
+    failed = _failed(_reference()["unweighted_activations"])
+    assert "class_sensitivity" not in failed and {"correlation", "top_overlap"} <= failed
+
+
+def test_training_mode_is_named_first_and_class_handling_is_not_judged_on_noise():
+    noise = np.random.default_rng(7).random((len(CASES), 6, 6))
+    noise /= noise.max(axis=(1, 2), keepdims=True)
+    verdicts = _verdicts(noise, training_calls=3)
+    failed = {name for name, v in verdicts.items() if v.status != "passed"}
+    assert {"correlation", "top_overlap", "class_sensitivity"} <= failed
+    assert all(verdicts[name].diagnosis == "training_mode" for name in failed)
+    assert "training=True" in verdicts["correlation"].message
+    assert _failed(_reference()["correct"], training_calls=0) == set()
 
 
 def test_constant_maps_never_pass_a_check_by_accident():
     for value in (0.0, 1.0):
-        judge = _judge([np.full((6, 6), value)] * len(CASES))
-        assert judge.degenerate and _failed(judge) == {"nonnegative", "normalised", "logit", "correlation",
-                                                       "top_overlap", "class_sensitivity"}
-        assert all(getattr(judge, name)().evidence.get("constant_only") for name in ("logit", "class_sensitivity"))
+        verdicts = _verdicts([np.full((6, 6), value)] * len(CASES))
+        assert {name for name, v in verdicts.items() if v.status != "passed"} == set(MAP_CHECKS)
+        assert all(v.diagnosis == "constant" for v in verdicts.values())
     trained = [np.zeros((6, 6))] * 3
-    assert not heatmaps.randomisation_verdict(trained, trained, maximum=0.85, grid=GRID).passed
+    randomisation = observations.randomisation(trained, trained, ["a", "b", "c"], grid=GRID)
+    verdict = _judged("randomisation", {**randomisation, "diagnosis": _student(trained * 3).diagnosis.to_plain()})
+    assert verdict.status == "failed" and verdict.diagnosis == "constant"
 
 
 def test_one_constant_map_is_left_out_where_it_carries_no_pattern():
     maps = list(_reference()["correct"])
     maps[3] = np.zeros((6, 6))  # the reference returns zeros where nothing is positive
-    judge = _judge(maps)
-    assert _failed(judge) == set() and not judge.degenerate
-    assert heatmaps.randomisation_verdict(maps[:3], [np.zeros((6, 6))] * 3, maximum=0.85, grid=GRID).passed
+    assert _failed(maps) == set() and not _student(maps).degenerate
+    randomisation = observations.randomisation(maps[:3], [np.zeros((6, 6))] * 3, ["a", "b", "c"], grid=GRID)
+    assert _judged("randomisation", {**randomisation, "diagnosis": _student(maps).diagnosis.to_plain()}).status == \
+        "passed"
 
 
-def test_singleton_axes_are_the_same_answer_for_every_check():
+def test_singleton_axes_are_the_same_answer_for_the_shape_check():
     shapes = [(6, 6), (1, 6, 6), (6, 6, 1), (1, 28, 28, 1)]
-    assert heatmaps.shape_verdict(shapes, [(6, 6), GRID]).passed
-    assert heatmaps.shape_verdict(shapes, [(6, 6), GRID]).evidence["with_singleton_axes"] == [
-        "(1, 28, 28, 1)", "(1, 6, 6)", "(6, 6, 1)"]
-    assert heatmaps.shape_verdict([(6, 6), (26, 26), (2, 6, 6)], [(6, 6), GRID]).evidence["wrong"] == [1, 2]
+    verdict = _judged("shape", observations.shapes(shapes, SETUP, DESCRIPTIONS[:4], grid=GRID))
+    assert verdict.status == "passed" and len(verdict.details["representations"]) == 3
+    wrong = _judged("shape", observations.shapes([(6, 6), (26, 26), (2, 6, 6)], SETUP, DESCRIPTIONS[:3], grid=GRID))
+    assert wrong.status == "failed" and "(26, 26) is the output size of layer `conv1`" in wrong.message
+    assert "2 of 3 heatmaps have the wrong shape" in wrong.message and wrong.diagnosis == "wrong_layer"
 
+
+def test_layer_name_fails_when_the_other_layer_gets_the_last_convolution_s_map():
+    correct = _reference()["correct"]
+    student = _student(correct)
+    own = [correct[0], correct[4]]  # the layer digits' predicted-class maps at the last convolution
+    other = [_blob((13, 13), (2, 9)), _blob((13, 13), (10, 3))]
+    assert _judged("layer_name", student.layer_name(other, ["a", "b"])).status == "passed"
+    upsampled = [heatmaps.resample(m, GRID) for m in other]
+    assert _judged("layer_name", student.layer_name(upsampled, ["a", "b"])).status == "passed"
+    same = _judged("layer_name", student.layer_name(own, ["a", "b"]))
+    assert same.status == "failed" and same.diagnosis == "ignored_layer_name"
+    assert "(6, 6) is the output size of `conv3`" in same.message
+    same_upsampled = _judged("layer_name", student.layer_name([heatmaps.resample(m, GRID) for m in own], ["a", "b"]))
+    assert same_upsampled.status == "failed" and "the same maps as for layer_name='conv3'" in same_upsampled.message
+    first_layer = _judged("layer_name", student.layer_name([_blob((26, 26), (5, 5))] * 2, ["a", "b"]))
+    assert first_layer.status == "failed" and "(26, 26) is the output size of `conv1`" in first_layer.message
+
+
+def test_observations_are_compact():
+    student = _student(_reference()["correct"])
+    stored = [student.nonnegative(), student.normalised(), student.logit(), student.correlation(),
+              student.top_overlap(0.2), student.class_sensitivity(), student.layer_name([np.ones((13, 13))] * 2, "ab")]
+    assert len(json.dumps(judging.normalise(stored))) < 12_000  # numbers per case, never a map
 
 
 # -- pictures -----------------------------------------------------------------------------
 
-def test_overlay_png_is_a_base64_png():
-    from graders.questions.q7.pictures import overlay_png
+def test_overlay_png_is_a_png_of_the_panels_a_decoder_reads():
+    from PIL import Image
+
+    from graders.questions.q7.pictures import SCALE, caption, overlay_png
 
     digit = np.random.default_rng(5).random((28, 28))
-    encoded = overlay_png([("class 3", digit, [("reference", _blob((6, 6), (2, 2))),
-                                               ("yours", np.full((26, 26), 7.0))]),
-                           ("class 5", digit, [("reference", _blob((6, 6), (4, 1))),
-                                               ("yours", _blob((28, 28), (20, 5), 3)[None])])])
-    assert base64.b64decode(encoded)[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = [("class 3", digit, [("reference", _blob((6, 6), (2, 2))), ("yours", np.full((26, 26), 7.0))]),
+            ("class 5", digit, [("reference", _blob((6, 6), (4, 1))), ("yours", _blob((28, 28), (20, 5), 3)[None])])]
+    data = base64.b64decode(overlay_png(rows))
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    picture = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    side = 28 * SCALE
+    assert picture.shape[0] > 2 * side and picture.shape[1] > 3 * side  # 2 rows of 3 panels
+    first = picture[3:3 + side, 3:3 + side]  # the digit alone: gray
+    assert np.array_equal(first[..., 0], first[..., 1]) and np.array_equal(first[..., 1], first[..., 2])
+    assert caption(rows) == "class 3: the digit, reference, yours; class 5: the digit, reference, yours"

@@ -3,7 +3,8 @@
 For each declared question (graders/questions/qN/__init__.py): its folder, its grader module, its
 reference module (every contract name, every handed-out function), its `[qN]` and `[qN.checks]`
 rubric sections, the check ids its tests emit (each one has points, and every rubric key is
-emitted by some test), its section of the starter, its probe, and its reference golden. This list
+emitted by some test), its free-text and manual items (each has points in the rubric's [manual], and
+every [manual] key is one), its section of the starter, its probe, and its reference golden. This list
 is README's "Adding a question".
 """
 
@@ -66,6 +67,11 @@ def disagreements(questions: tuple[Question, ...], rubric: dict, starter: str, e
         problems.append(f"rubric sections with checks {sorted(tables)} != declared questions {sorted(declared)}")
     for question in questions:
         problems += _question_disagreements(question, rubric, starter, emitted.get(question.grader_module, []))
+    items = [item for question in questions for item in (*question.free_text, *question.manual)]
+    manual = rubric.get("manual") if isinstance(rubric.get("manual"), dict) else {}
+    if sorted(manual) != sorted(items):
+        problems.append(f"rubric [manual] items {sorted(manual)} != the questions' free-text and manual items "
+                        f"{sorted(items)}")
     blocks = set(re.findall(r"^%%% stubs (q\d+)$", starter, re.M))
     if blocks - set(declared):
         problems.append(f"starter.md has stubs of undeclared questions {sorted(blocks - set(declared))}")
@@ -141,6 +147,14 @@ def test_a_removed_rubric_key_or_section_is_refused(rubric, starter, emitted):
     assert disagreements(QUESTIONS, rubric, starter, emitted) == ["q6: check q6.batch_of_one has no points in [q6.checks]"]
     del rubric["q3"]
     assert any("no [q3] and [q3.checks]" in problem for problem in disagreements(QUESTIONS, rubric, starter, emitted))
+
+
+def test_a_manual_item_without_points_or_points_for_no_item_are_refused(rubric, starter, emitted):
+    del rubric["manual"]["q4a"]
+    rubric["manual"]["q9z"] = 1
+    assert disagreements(QUESTIONS, rubric, starter, emitted) == [
+        "rubric [manual] items ['q1a', 'q6c', 'q9z'] != the questions' free-text and manual items "
+        "['q1a', 'q4a', 'q6c']"]
 
 
 def test_a_removed_starter_section_is_refused(rubric, starter, emitted):

@@ -41,7 +41,7 @@ def test_notebook_is_valid_with_a_section_per_question(notebook):
         assert f"| `{family.label}` | {family.kind} |" in text
     assert "$" not in text.replace("$$", ""), "a placeholder of starter.md was left unfilled"
     last = notebook.cells[-1]
-    assert last.cell_type == "markdown" and "pytest graders --submission hw3_starter.ipynb" in last.source
+    assert last.cell_type == "markdown" and "hw3check hw3_starter.ipynb" in last.source and 'check("q5")' in last.source
 
 
 def test_stubs_keep_the_reference_signature_and_docstring_and_raise(notebook):
@@ -130,6 +130,6 @@ def test_the_untouched_starter_s_probed_questions_are_not_attempted_too(tmp_path
     goldens, _ = load_golden("reference")
     attempted = {q["id"]: q["not_attempted"] for q in data["questions"]}
     assert attempted == {"q1": "`build_model(...)` raises NotImplementedError",
-                         "q7": "`grad_cam(...)` raises NotImplementedError"}
+                         "q7": "`build_mnist_cnn(...)` raises NotImplementedError"}  # its first check
     assert data["score"] == 0 and data["max_score"] == goldens["q1"]["max_score"] + goldens["q7"]["max_score"]
     assert "Traceback" not in process.output and "ERROR at setup" not in process.output

@@ -104,5 +104,5 @@ def test_q7_sends_no_test_label_and_grad_cam_gets_images_and_classes_only(monkey
         if request["name"] == "train_cnn":
             assert set(request["kwargs"]) == {"x_train", "y_train", "x_test", "epochs", "batch_size"}
         if request["name"] == "grad_cam_maps":
-            assert set(request["kwargs"]) == {"model_path", "images", "layer_name", "class_indices"}
-            assert all(c is None or isinstance(c, int) for c in request["kwargs"]["class_indices"])
+            assert set(request["kwargs"]) == {"models", "images", "requests"}
+            assert all(c is None or isinstance(c, int) for _, _, _, c, _ in request["kwargs"]["requests"])

@@ -25,8 +25,10 @@ from graders.core.judging import normalise
 from graders.core.rubric import Rubric
 from graders.harness.checks import CheckContext
 from graders.harness.judgement import judge_check
+from graders.questions.q3.judges import Settings as Q3Settings
+from graders.questions.q3.judges import prediction_problem, spread
 from tests.grading import SAMPLES
-from tests.reference.in_process import FakeStudent, to_plain
+from tests.reference.in_process import FakeStudent, checks_of, run_check, to_plain
 
 pytestmark = pytest.mark.slow
 
@@ -145,7 +147,7 @@ def test_q1_training_mistakes_fail_the_budget_on_every_seed(name, keras_env):
 
 # -- q3 ---------------------------------------------------------------------------------------
 
-Q3_SETTINGS = Rubric.load().section("q3", q3.Settings)
+Q3_SETTINGS = Rubric.load().section("q3", Q3Settings)
 Q3_PREPROCESSING = ("q3.preprocess.scaling", "q3.preprocess.layout", "q3.preprocess.leakage",
                     "q3.preprocess.test_transform", "q3.model.input_shape")
 # Every check each q3 sample loses, and a fragment of each failure's message.
@@ -161,30 +163,20 @@ Q3_FAILURES = {
 
 
 def q3_verdicts(module, seed: int, *, with_r2: bool) -> dict:
-    """{check id: message or None} of q3's checks for a sample at `seed`, as a grading would give them."""
+    """{check id: message or None} of q3's checks for a sample at `seed`, as a grading would give them
+    (observed, then judged: tests/reference/in_process.py)."""
     student = ProbingStudent({"preprocess": module.preprocess, "build_regressor": module.build_regressor}, seed)
     datasets = q3.datasets.__wrapped__(seed, Q3_SETTINGS)
-    verdicts = {}
     try:
         preprocessed = q3.preprocessed.__wrapped__(student, datasets)
     except SubmissionError as failure:
         return {check: str(failure) for check in Q3_PREPROCESSING}
-    checks = {"q3.preprocess.scaling": (q3.test_features_scaled, {}),
-              "q3.preprocess.layout": (q3.test_sample_layout, {}),
-              "q3.preprocess.leakage": (q3.test_no_fit_on_test_data, {"student": student, "datasets": datasets}),
-              "q3.preprocess.test_transform": (q3.test_test_rows_transformed_like_train,
-                                               {"student": student, "datasets": datasets}),
-              "q3.model.input_shape": (q3.test_model_accepts_preprocessed_shape, {"student": student})}
-    for check_id, (function, extra) in checks.items():
-        wanted = function.__code__.co_varnames[:function.__code__.co_argcount]
-        available = {"preprocessed": preprocessed, "settings": Q3_SETTINGS,
-                     "rng": np.random.default_rng([seed, q3.zlib.crc32(check_id.encode())]), **extra}
-        verdicts[check_id] = verdict(function, **{name: value for name, value in available.items() if name in wanted})
-    if with_r2:
-        for name in q3.SETS:
-            verdicts[f"q3.r2.{name}"] = verdict(q3.test_r2_on_held_out_data, student=student, datasets=datasets,
-                                                preprocessed=preprocessed, settings=Q3_SETTINGS, name=name,
-                                                check=CheckContext(f"q3.r2.{name}", 2.0, False))
+    verdicts = {}
+    for check in checks_of(q3, needing=()):
+        if check.id.startswith("q3.r2.") and not with_r2:
+            continue
+        outcome = run_check(check, student, seed, Q3_SETTINGS, datasets=datasets, preprocessed=preprocessed)
+        verdicts[check.id] = None if outcome.passed else str(outcome.failure)
     return verdicts
 
 
@@ -215,4 +207,4 @@ def test_a_sigmoid_output_misses_both_r2_thresholds_on_every_seed_whatever_it_le
             data = q3.regression_set(name, seed, Q3_SETTINGS)
             best = np.clip(data.y_test, 0.0, 1.0)
             assert q3.r2_score(data.y_test, best) < Q3_SETTINGS.r2_min(name), (seed, name)
-            assert "cannot reach it" in q3.prediction_problem(0.01 + 0.98 * best, data.y_test), (seed, name)
+            assert "cannot reach it" in prediction_problem(spread(0.01 + 0.98 * best), spread(data.y_test)), (seed, name)

@@ -18,7 +18,8 @@ from graders import test_q6_batchnorm as q6
 from graders.core.errors import StudentException
 from graders.questions.q4.judges import Settings as Q4Settings
 from graders.questions.q5.judges import Settings as Q5Settings
-from graders.questions.q6 import diagnosis as diagnose_bn
+from graders.questions.q6 import trusted as trusted6
+from graders.questions.q6.judges import Settings as Q6Settings
 from reference import q4_params as ref4
 from reference import q5_shapes as ref5
 from reference import q6_batchnorm as ref6
@@ -35,14 +36,11 @@ from tests.reference.in_process import (
     run_checks,
 )
 from tests.reference.test_reference_q6 import (
-    EXPECTED_FAILURES as Q6_EXPECTED,
-)
-from tests.reference.test_reference_q6 import (
+    BN_MISTAKES,
     Q6_FORWARD,
     Y_TRAINING,
     allowed_diagnoses,
     keras_batchnorm,
-    mistaken,
 )
 
 pytestmark = pytest.mark.slow
@@ -179,10 +177,10 @@ def q6_names(forward):
 
 # Margins: at half the tolerances a mistake still passes the checks it should, at 5x it still fails its own.
 @pytest.mark.parametrize("factor", [1.0, 0.5, 5.0], ids=["at the rubric's tolerances", "at 1/2", "at 5x"])
-@pytest.mark.parametrize("mistake", diagnose_bn.MISTAKES, ids=lambda m: m.name)
-def test_q6_each_mistake_loses_its_checks_and_is_named_on_every_seed(mistake, factor):
-    sweep(q6, "q6", q6.Settings, q6_names(mistaken(mistake)), Q6_EXPECTED[mistake.name],
-          allowed_diagnoses(mistake.name), factor=factor,
+@pytest.mark.parametrize("function, mistake, wrong", BN_MISTAKES, ids=lambda value: getattr(value, "name", None))
+def test_q6_each_mistake_loses_its_checks_and_is_named_on_every_seed(function, mistake, wrong, factor):
+    sweep(q6, "q6", Q6Settings, q6_names(wrong), lost_checks("q6", mistake), allowed_diagnoses(mistake.name),
+          factor=factor,
           seeds=SEEDS if factor == 1.0 else SEEDS[:8])
 
 
@@ -206,27 +204,24 @@ def float32_results(*args, **kwargs):
     return tuple(np.asarray(output, dtype=np.float32) for output in ref6.batchnorm_forward(*args, **kwargs))
 
 
-def float32_arithmetic(x, gamma, beta, moving_mean, moving_var, *, training, momentum=0.99, epsilon=1e-3):
-    mistake = diagnose_bn.Mistake("float32", "", float32=True)
-    return diagnose_bn.mistaken_forward(mistake, x, gamma, beta, moving_mean, moving_var, training=training,
-                                        momentum=momentum, epsilon=epsilon)
+float32_arithmetic = trusted6.FUNCTIONS["batchnorm_forward"]["computed in float32"]
 
 
 @pytest.mark.parametrize("forward", [ref6.batchnorm_forward, keepdims_lists, float32_results],
                          ids=["reference", "keepdims statistics, lists, in place", "float32 results"])
 def test_q6_correct_variants_pass_on_every_seed(forward):
-    sweep(q6, "q6", q6.Settings, q6_names(forward), set())
+    sweep(q6, "q6", Q6Settings, q6_names(forward), set())
 
 
 def test_q6_keepdims_is_noted_not_failed():
-    outcomes = run_checks(checks_of(q6), FakeStudent(q6_names(keepdims_lists)), 1234, rubric_settings("q6", q6.Settings))
+    outcomes = run_checks(checks_of(q6), FakeStudent(q6_names(keepdims_lists)), 1234, rubric_settings("q6", Q6Settings))
     notes = outcomes["q6.train.moving_update"].details["representations"]
     assert any("read as" in note for note in notes) and any("a list" in note for note in notes)
     assert any("(1, 1, 1," in note for note in outcomes["q6.conv4d"].details["representations"])
 
 
 def test_q6_float32_arithmetic_loses_only_the_precision_check_at_half_the_tolerances():
-    sweep(q6, "q6", q6.Settings, q6_names(float32_arithmetic), {"q6.large_values.float64"}, "computed in float32",
+    sweep(q6, "q6", Q6Settings, q6_names(float32_arithmetic), {"q6.large_values.float64"}, "computed in float32",
           factor=0.5)
 
 
@@ -237,7 +232,7 @@ def test_q6_keras_itself_passes_on_every_seed(dtype):
         return keras_batchnorm(*args, dtype=dtype, **kwargs)
 
     lost = {"q6.large_values.float64"} if dtype == "float32" else set()
-    sweep(q6, "q6", q6.Settings, q6_names(forward), lost, seeds=SEEDS if dtype == "float64" else SEEDS[:10],
+    sweep(q6, "q6", Q6Settings, q6_names(forward), lost, seeds=SEEDS if dtype == "float64" else SEEDS[:10],
           factor=1.0 if dtype == "float64" else 0.5)
 
 
@@ -255,8 +250,8 @@ def zeros(x, gamma, beta, moving_mean, moving_var, **kwargs):
 @pytest.mark.parametrize("forward, lost", [(constant_beta, Y_TRAINING | {"q6.inference"}), (zeros, Q6_FORWARD)],
                          ids=["y = beta", "zeros"])
 def test_q6_degenerate_outputs_never_pass_a_y_check(forward, lost):
-    sweep(q6, "q6", q6.Settings, q6_names(forward), lost, {None, "moving statistics not updated"})
-    outcomes = run_checks(checks_of(q6), FakeStudent(q6_names(forward)), 1234, rubric_settings("q6", q6.Settings))
+    sweep(q6, "q6", Q6Settings, q6_names(forward), lost, {None, "moving statistics not updated"})
+    outcomes = run_checks(checks_of(q6), FakeStudent(q6_names(forward)), 1234, rubric_settings("q6", Q6Settings))
     for check in Y_TRAINING | {"q6.inference"}:
         message = str(outcomes[check].failure)
         assert "does not depend on x" in message or "(every value is 0)" in message, check
@@ -264,7 +259,7 @@ def test_q6_degenerate_outputs_never_pass_a_y_check(forward, lost):
 
 # -- the samples with goldens, graded in-process on every seed ---------------------------
 
-GRADERS = {"q4": (q4, Q4Settings), "q5": (q5, Q5Settings), "q6": (q6, q6.Settings)}
+GRADERS = {"q4": (q4, Q4Settings), "q5": (q5, Q5Settings), "q6": (q6, Q6Settings)}
 SAMPLES = ["reference", "typical_mistakes", "empty", "placeholder_answers", "q4_q5_numpy_and_lists",
            "q5_same_padding_without_max", "bn_keepdims_statistics", "bn_epsilon_in_moving_variance",
            "bn_eps_outside_sqrt", "bn_unbiased_variance", "bn_batch_stats_at_inference", "bn_wrong_constants"]

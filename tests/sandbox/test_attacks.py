@@ -8,6 +8,7 @@ that matters most (Gradescope, Docker): the worker must still be unprivileged.
 """
 
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -79,7 +80,8 @@ def cgroups_work() -> bool:
 def leftovers(scratch: Path) -> dict:
     """What an attack could leave behind: sandbox folders, cgroups, marked processes, sentinels."""
     marked = subprocess.run(["pgrep", "-f", "hw3-attack"], capture_output=True, text=True).stdout.split()
-    cgroups = [p for root in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory"))
+    cgroups = [p for root in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory"),
+                              Path("/sys/fs/cgroup/cpu"))
                if root.exists() for p in root.glob("hw3grader-*") if not pid_alive(int(p.name.split("-")[1]))]
     return {"sandboxes": list(scratch.glob("hw3sandbox-*")), "cgroups": cgroups, "processes": marked,
             "sentinels": [path for path in SENTINELS if path.exists()]}
@@ -142,7 +144,7 @@ def test_attack_is_contained(attack, tmp_path, loopback_listener, bystander):
             "another grading's cgroup was changed"
         assert read_limit(bystander, "pids.max") == str(BYSTANDER_LIMITS["max_processes"])
     for check in EXTRA_CHECKS.get(attack, ()):
-        check(result)
+        check(result, process, tmp_path)
 
 
 def read_limit(cgroup: WorkerCgroup, key: str) -> str | None:
@@ -152,7 +154,7 @@ def read_limit(cgroup: WorkerCgroup, key: str) -> str | None:
     return None
 
 
-def one_timeout_per_function(result: dict) -> None:
+def one_timeout_per_function(result: dict, *_) -> None:
     """A hang costs one timeout: the first check of each looping function waits, the others fail at once."""
     checks = [check for question in result["questions"] for check in question["checks"]]
     waited = [check["id"] for check in checks if check.get("duration_s", 0) > 2]
@@ -160,7 +162,30 @@ def one_timeout_per_function(result: dict) -> None:
     assert result["worker"]["starts"] == 4  # the first start, and one after each of the three timeouts
 
 
-EXTRA_CHECKS = {"malicious/q5_loops_forever": [one_timeout_per_function]}
+def bounded_everywhere(result: dict, process, out: Path) -> None:
+    """A 50 MB message reaches neither the results JSON, nor the terminal, nor the report whole."""
+    assert len(json.dumps(result)) < 200_000
+    assert all(len(check["message"]) < 10_000 for question in result["questions"] for check in question["checks"])
+    assert len(process.output) < 100_000
+    assert (out / "report.html").stat().st_size < 2_000_000
+
+
+def wrong_answers_not_grader_errors(result: dict, process, _) -> None:
+    """10**400 where a number is expected is a wrong answer (exit code 1), never a grader error (3)."""
+    assert {c["status"] for q in result["questions"] for c in q["checks"]} <= {"passed", "failed"}
+    assert process.exit_code == 1
+
+
+def one_budget_per_function(result: dict, *_) -> None:
+    """Once a function's total is spent its remaining calls are not made: the grading takes about the totals."""
+    q5 = sum(c.get("duration_s", 0) for q in result["questions"] for c in q["checks"])
+    assert q5 < 3 * (4 + 5) + 15, q5  # three functions, each its 4 s total (and at most one call past it)
+
+
+EXTRA_CHECKS = {"malicious/q5_loops_forever": [one_timeout_per_function],
+                "malicious/huge_exception_message": [bounded_everywhere],
+                "malicious/huge_numbers": [wrong_answers_not_grader_errors],
+                "malicious/slow_every_call": [one_budget_per_function]}
 
 
 def grade_broken(path: Path, tmp_path: Path) -> dict:

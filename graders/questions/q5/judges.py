@@ -53,10 +53,9 @@ def _wrong_cell(observations: dict, index: int) -> str:
     mistake = _matching_mistake(observations, index)
     if mistake is not None:
         text += f"; a known mistake gives it: {mistake.name}: {mistake.explanation}"
-    elif index == 0 and (value is None) != (observations["expected"][0] is None):
-        text += ("; this layer's output is not empty" if value is None else
-                 "; this layer's output would be empty (a side of 0 or less): its shape is None, and so is every "
-                 "later one")
+    elif index == 0:  # the rule, never whether this row's answer is None: the same words either way
+        text += ("; remember that a layer whose output would be empty (a side of 0 or less) has the shape None, "
+                 "and so has every later one")
     return text
 
 

@@ -83,8 +83,11 @@ FUNCTIONS = {
 
 
 def _network() -> dict:
-    """The network whose table students fill in (the question's text, not an answer)."""
-    return {"input_shape": ref.INPUT_SHAPE, "layers": [layer.label for layer in ref.NETWORK]}
+    """The network whose table students fill in (the question's text, not an answer): its input shape, each
+    layer's label and its hyperparameters (the starter's table)."""
+    return {"input_shape": ref.INPUT_SHAPE, "layers": [layer.label for layer in ref.NETWORK],
+            "specs": [{"filters": layer.filters, "kernel": layer.kernel, "stride": layer.stride,
+                       "dilation": layer.dilation, "padding": layer.padding} for layer in ref.NETWORK]}
 
 
 def _table_with(conv, pool, params) -> list:
