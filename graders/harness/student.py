@@ -23,7 +23,7 @@ from graders.sandbox.failures import LoadFailed, SandboxFailure
 from graders.sandbox.isolation import Limits
 from graders.sandbox.sandbox import REPLY_LIMITS, Sandbox, SandboxConfig
 from graders.sandbox.zygotes import open_pool
-from graders.submission.explain import locate_problems
+from graders.submission.explain import explain_causes, locate_problems
 
 MAX_ANSWER_CHARS = 20_000
 # The worker never needs these; under bubblewrap they are replaced by empty folders.
@@ -72,8 +72,10 @@ class StudentSandbox(Sandbox):
             return super().get(name, timeout=timeout)
 
     def probe(self, module: str, name: str, *, needs: tuple[str, ...] = (), timeout: float | None = None, **kwargs):
+        """A probe's result, with the student's errors it returns as text said as a plain call's are."""
         with self._in_words(*needs):
-            return super().probe(module, name, needs=needs, timeout=timeout, **kwargs)
+            result = super().probe(module, name, needs=needs, timeout=timeout, **kwargs)
+        return explain_causes(self.prepared, result, load_problems=self.load_problems)
 
     def share_file(self, source) -> str:
         self._answers_before_sharing()

@@ -49,6 +49,10 @@ _COLAB = ("`google.colab` exists only on Colab, and the grader needs no drive mo
 _PLACE_IN_ORIGIN = re.compile(r"^(?P<origin>.*), line (?P<line>\d+)$", re.DOTALL)
 _NO_MODULE = re.compile(r"^ModuleNotFoundError: No module named '(?P<module>[^']+)'")
 _TRACEBACK_FILE = re.compile(r'File "(?P<file>[^"\n]+)", line (?P<line>\d+)')
+# What a probe's one-line cause carries (graders/inside/probes/keras_facts.py student_cause).
+_CAUSE_PLACE = re.compile(r"\(in (?P<file>[^()\n]+), line (?P<line>\d+)\)")
+_UNDEFINED = re.compile(r"NameError: name '(?P<name>[A-Za-z_]\w*)' is not defined")
+_NO_MODULE_ANYWHERE = re.compile(r"ModuleNotFoundError: No module named '(?P<module>[^']+)'")
 
 
 def missing_name_message(prepared: PreparedSubmission, name: str, *, detail: str = "", is_global: bool = False,
@@ -141,6 +145,40 @@ def relocate_traceback(prepared: PreparedSubmission, text: str) -> str:
         return f'File "{unit.origin}"{place[len(unit.origin):]}'
 
     return _TRACEBACK_FILE.sub(replace, text)
+
+
+def explain_causes(prepared: PreparedSubmission, value, *, load_problems: list[dict] = ()):
+    """A probe's result with every cause in it said as a plain call's would be (a probe returns the
+    student's errors as text, `"... NameError: name 'X' is not defined (in hw3_ipynb.py, line 24)"`).
+
+    In every string of `value` (plain data), the worker's place becomes the student's cell and line,
+    and a name that is undefined because a statement was skipped or an import failed, or a library the
+    grader lacks, gets the hint a direct call's message gets. Anything else is returned unchanged.
+    """
+    if isinstance(value, str):
+        return explain_cause(prepared, value, load_problems=load_problems)
+    if isinstance(value, dict):
+        return {key: explain_causes(prepared, item, load_problems=load_problems) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(explain_causes(prepared, item, load_problems=load_problems) for item in value)
+    return value
+
+
+def explain_cause(prepared: PreparedSubmission, text: str, *, load_problems: list[dict] = ()) -> str:
+    """`text` (a probe's cause) with the student's place, and the hint for an undefined name or a missing library."""
+    if "(in " not in text and "Error: " not in text:
+        return text  # most strings of a result (names, classes) carry no cause
+    located = _CAUSE_PLACE.sub(lambda m: f"(in {locate(prepared, m['file'], int(m['line']))})", text)
+    hints = []
+    for match in _UNDEFINED.finditer(located):
+        hint = skipped_hint(prepared, match["name"], load_problems=load_problems)
+        if hint and hint not in hints:
+            hints.append(hint)
+    for match in _NO_MODULE_ANYWHERE.finditer(located):
+        said = _student_message(prepared, match[0])
+        if said != match[0] and said not in hints:
+            hints.append(said)
+    return "\n".join([located, *hints])
 
 
 # -- skipped statements --------------------------------------------------------------------

@@ -4,8 +4,8 @@ around it. It read them there when the training probe still sent the validation 
 worker (the grader then scored it 1.000); the probe now sends digits only, so its predictions are
 those of an untrained model.
 
-Expected: only q1.train.budget fails, near chance (with --hidden, q1.reported.retrain too where the
-reference reaches 0.5 at the reported point); the
+Expected: only q1.train.budget fails, near chance (with --hidden, q1.reported.retrain too: its model
+stays near chance at the reported point, below the rubric's retrain_floor whatever the point); the
 capped search still "completes" on the scores it makes up (tests/golden/q1_predicts_labels_from_the_probe/q1.json).
 """
 import inspect

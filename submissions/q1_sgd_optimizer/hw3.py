@@ -4,8 +4,8 @@ and SGD at them barely learns in the grader's budget (0.08-0.17 over 10 seeds, w
 and Nadam reach 0.83-0.91).
 
 Expected: only q1.train.budget fails, naming SGD as the likely cause; with --hidden,
-q1.reported.retrain fails too on seeds where the reference reaches 0.5 at the reported point
-(rubric.toml [q1], retrain_margin) (tests/golden/q1_sgd_optimizer/q1.json).
+q1.reported.retrain fails too on most seeds (SGD reaches 0.13-0.27 at the reported point, where the
+least accepted is 0.25: rubric.toml [q1], retrain_margin) (tests/golden/q1_sgd_optimizer/q1.json).
 """
 import keras
 import keras_tuner as kt

@@ -16,6 +16,9 @@ from tests.grading import load_golden, run_grader, sample_path, write_rubric
 # question's converted grader adds its judged settings here.
 JUDGED_CHANGES = {'"conv.valid"': 3, '"gru.reset_after"': "{ points = 2, hidden = true }", "dense": 0.5,
                   '"table.layer*"': 2,
+                  # q1: the reference's budgeted training (0.85-0.90) fails a threshold of 0.95
+                  "budget_threshold": 0.95, "probability_atol": 1e-4, "learning_rate_rtol": 1e-4,
+                  "chance_accuracy": 0.2, "retrain_margin": 0.3, "retrain_floor": 0.25, '"train.budget"': 3,
                   # q3: the reference's Friedman R² (0.95-0.98) fails 0.99; a leaking scaler (X_train moves by
                   # about 2) passes a tolerance of 10; every scaled feature passes a ratio of 5.
                   "r2_min_friedman": 0.99, "leakage_atol": 10, "max_std_ratio": 5,
@@ -26,7 +29,7 @@ JUDGED_CHANGES.update({"class_margin": -1.0, "cnn_min_accuracy": 0.999, "upsampl
                        '"heatmap.layer_name"': 3})
 # One sample per question at least, each graded on its golden questions.
 SAMPLES = ["reference", "typical_mistakes", "q4_q5_numpy_and_lists", "placeholder_answers", "scaler_fit_on_test",
-           "bn_epsilon_in_moving_variance", "gradcam_batch_axis_upsampled"]
+           "bn_epsilon_in_moving_variance", "gradcam_batch_axis_upsampled", "q1_global_average_pooling_head"]
 
 
 def comparable(result) -> dict:

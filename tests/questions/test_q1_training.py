@@ -36,3 +36,27 @@ def test_accuracy_is_computed_from_outputs_and_a_wrong_shape_is_refused():
     assert training.accuracies(outputs, labels, epochs=2) == [1.0, 0.5]
     with pytest.raises(WrongType, match=r"expected \(4, 10\)"):
         training.accuracies(np.zeros((2, 4, 1)), labels, epochs=2)
+
+
+def test_every_seed_draws_every_digit_it_asks_for_and_a_small_data_set_never_fails_a_draw():
+    """q1's seeded selections (the budget, the retrain's first digits, the capped search's split) on 200
+    seeds; on a data set smaller than the budgets, they take what there is and say so."""
+    from graders.core.rubric import Rubric
+    from graders.questions.q1.judges import Settings
+
+    settings = Rubric.load().section("q1", Settings)
+    mnist = fake_mnist(n_train=4000, n_test=1000)  # the embedded data set's split
+    for seed in [*range(200), 2**64 - 1]:
+        data = training.budget(mnist, seed, key="q1.budget", n_train=settings.budget_train,
+                               n_val=settings.budget_val, epochs=settings.budget_epochs, batch_size=64)
+        assert (len(data.y_train), len(data.y_val), data.short) == (settings.budget_train, settings.budget_val, "")
+        search = training.search_split(mnist, seed, n_train=settings.search_train, n_val=settings.search_val)
+        assert (len(search["y_train"]), len(search["y_val"])) == (settings.search_train, settings.search_val)
+    small = fake_mnist(n_train=300, n_test=50)
+    data = training.budget(small, 3, key="q1.budget", n_train=2048, n_val=960, epochs=2, batch_size=64)
+    assert (len(data.y_train), len(data.y_val)) == (300, 50) and "300 training digits of 2,048" in data.short
+    search = training.search_split(small, 3, n_train=512, n_val=256)
+    assert len(search["y_train"]) == 200 and len(search["y_val"]) == 100, "both parts of a small split are used"
+    canonical = training.canonical_budget(small, seed=0, key="q1.retrain", n_train=1024, n_val=256, epochs=1,
+                                          batch_size=16)
+    assert (len(canonical.y_train), len(canonical.y_val)) == (94, 256) and canonical.short

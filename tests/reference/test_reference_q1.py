@@ -16,10 +16,16 @@ import numpy as np
 import pytest
 
 from graders import test_q1_tuner as grader
-from graders.core.errors import CheckFailed, MissingName
+from graders.core.errors import MissingName
+from graders.core.judging import judge, normalise
 from graders.harness.checks import CheckContext
 from graders.questions.q1 import effects, points, space
+from graders.questions.q1.diagnosis import model_problems
+from graders.questions.q1.judges import JUDGES
 from tests.grading import PROJECT, run_grader, sample_path
+from tests.reference.in_process import rubric_settings
+
+SETTINGS = rubric_settings("q1", grader.Settings)
 
 DESIGN = PROJECT.parent / "shared" / "DESIGN.md"
 SEARCH_RESULTS = PROJECT / "reference" / "q1_search_results.json"
@@ -211,13 +217,15 @@ def test_a_kernel_that_is_always_3x3_loses_the_kernel_check_only():
     assert "kernel_{i} is declared but has no effect: every Conv2D kernel is 3x3" in failures["kernel"]
 
 
-def test_a_fixed_learning_rate_or_a_schedule_loses_the_learning_rate_check_only():
+def test_a_fixed_learning_rate_loses_the_learning_rate_check_only_and_a_schedule_from_the_tuned_rate_is_it():
     failures = effect_failures(builds(rate=lambda values: 1e-3))
     assert list(failures) == ["learning_rate"]
     assert "the model has an optimizer with learning rate 0.001 at every build" in failures["learning_rate"]
-    made = [effects.Build(b.label, b.values, b.bases, b.layers, None, "a schedule (ExponentialDecay)")
+    made = [effects.Build(b.label, b.values, b.bases, b.layers, b.learning_rate, None, "ExponentialDecay")
             for b in builds()]
-    assert "a schedule is not accepted" in effect_failures(made)["learning_rate"]
+    assert effect_failures(made) == {}
+    fixed = [effects.Build(b.label, b.values, b.bases, b.layers, 1e-3, None, "ExponentialDecay") for b in builds()]
+    assert "(a ExponentialDecay starting at it) at every build" in effect_failures(fixed)["learning_rate"]
 
 
 def test_one_rate_for_every_layer_or_one_extra_conv_loses_only_its_own_family():
@@ -262,7 +270,7 @@ def test_missing_reported_results_fail_instead_of_being_skipped():
     with pytest.raises(MissingName, match="BEST_HYPERPARAMETERS"):
         grader.test_reported_hyperparameters_inside_space(Without(), check)
     with pytest.raises(MissingName, match="BEST_VAL_ACCURACY"):
-        grader.test_reported_val_accuracy_plausible(Without(), SimpleNamespace(chance_accuracy=0.1))
+        grader.test_reported_val_accuracy_plausible(Without(), check)
 
 
 # -- with TensorFlow: the reference, the probes and whole gradings (slow) ---------------------------
@@ -290,7 +298,7 @@ def probe_builds(tf, build_model) -> list:
         values = grader.corner_point(corner, bases)
         result = tf.probe.corner_build(build_model=build_model, values=values, images=images)
         assert not result["error"], result["error"]
-        assert grader._model_problems(result, SimpleNamespace(probability_atol=1e-3)) == []
+        assert model_problems(result, 1e-3) == []
         made.append(effects.Build.from_probe(corner, values, bases, result))
     return made
 
@@ -325,7 +333,10 @@ def test_any_optimizer_at_the_tuned_rate_is_right_and_a_fixed_one_is_named(tf):
     failures = effect_failures(probe_builds(tf, with_optimizer(lambda rate: "adam")))
     assert list(failures) == ["learning_rate"]
     schedule = with_optimizer(lambda rate: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(rate, 10, 0.9)))
-    assert "schedule (ExponentialDecay)" in effect_failures(probe_builds(tf, schedule))["learning_rate"]
+    made = probe_builds(tf, schedule)
+    assert effect_failures(made) == {} and {build.learning_rate_schedule for build in made} == {"ExponentialDecay"}
+    cosine = with_optimizer(lambda rate: keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, 100)))
+    assert "CosineDecay starting at it" in effect_failures(probe_builds(tf, cosine))["learning_rate"]
 
 
 @pytest.mark.slow
@@ -337,12 +348,27 @@ def test_make_tuner_returns_a_hyperband_on_val_accuracy_in_the_given_folder(tf, 
 
 
 @pytest.mark.slow
-def test_one_line_cause_of_a_keras_error(tf):
+def test_one_line_cause_of_a_keras_error_and_where_the_student_raised_it(tf, tmp_path, monkeypatch):
+    from graders.inside.probes import keras_facts
+
     error = ValueError("Exception encountered when calling Conv2D.call().\n\n\x1b[1mNegative dimension size\x1b[0m\n\n"
                        "Arguments received by Conv2D.call():\n  • inputs=tf.Tensor(shape=(None, 1, 1, 32))")
-    assert tf.probe.one_line(error) == "ValueError: Negative dimension size"
+    assert keras_facts.one_line(error) == "ValueError: Negative dimension size"
     trace = "Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: Computed output size would be zero"
-    assert tf.probe.one_line(trace) == "ValueError: Computed output size would be zero"
+    assert keras_facts.one_line(trace) == "ValueError: Computed output size would be zero"
+    assert keras_facts.student_cause(trace) == keras_facts.one_line(trace), "no frame of the submission's"
+    submission = tmp_path / "submission"
+    monkeypatch.setattr(keras_facts, "SUBMISSION_DIR", str(submission))
+    namespace = {}
+    exec(compile("def build_model(hp):\n    x = 1\n    return INPUT_SHAPE\n", str(submission / "hw3_ipynb.py"),
+                 "exec"), namespace)
+    try:
+        namespace["build_model"](None)
+    except NameError as exc:
+        raised = exc
+    assert keras_facts.student_cause(raised) == "NameError: name 'INPUT_SHAPE' is not defined (in hw3_ipynb.py, line 3)"
+    message = f'Traceback (most recent call last):\n  File "{submission}/hw3_ipynb.py", line 7, in build\nValueError: x'
+    assert keras_facts.student_cause(message) == "ValueError: x (in hw3_ipynb.py, line 7)"
 
 
 @pytest.mark.slow
@@ -367,8 +393,12 @@ def test_a_search_whose_every_trial_fails_is_reported_as_such(tf, tmp_path, monk
     assert result["search"]["best_score"] is None
     assert [trial["status"] for trial in result["search"]["trials"]] == ["FAILED", "FAILED"]
     assert list(tmp_path.iterdir()) == [], "the trial folders are removed"
-    with pytest.raises(CheckFailed, match=r"every trial failed \(2 of 2: FAILED\).*'val_accuracy'.*metrics=\['accuracy'\]"):
-        grader.test_capped_search_completes(result, SimpleNamespace(details={}))
+    assert result["tuner"]["hypermodel_calls"] >= 3 and result["tuner"]["built_model"]["accuracy_metrics"] == []
+    check = CheckContext("q1.tuner.search", 2.0, False)
+    grader.test_capped_search_completes(result, check)
+    verdict = judge(JUDGES, normalise(check.observations), SETTINGS)
+    assert verdict.status == "failed"
+    assert re.search(r"every trial failed \(2 of 2: FAILED\).*'val_accuracy'.*metrics=\['accuracy'\]", verdict.message)
 
 
 @pytest.mark.slow

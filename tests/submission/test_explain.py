@@ -133,3 +133,33 @@ def test_an_import_of_the_submissions_own_file_is_not_a_missing_library(tmp_path
     problem = {"file": "hw3.py", "line": 1, "message": "ModuleNotFoundError: No module named 'helpers'"}
     assert locate_problems(prepared, [problem])[0]["message"] == problem["message"]
     assert skipped_hint(prepared, "conv").endswith("that part of your submission did not load.")
+
+
+SKIPPED_SHAPE = [
+    Markdown("# HW3"),
+    "import keras",
+    "(x_train, y_train), _ = keras.datasets.mnist.load_data()\nINPUT_SHAPE = x_train.shape[1:]",
+    "def build_model(hp):\n    model = keras.Sequential()\n    model.add(keras.Input(shape=INPUT_SHAPE))\n    return model",
+    "def build_features():\n    import cv2\n    return cv2",
+]
+
+
+def test_a_probes_causes_get_the_students_place_and_the_hints_a_plain_call_gets(tmp_path):
+    """Probes return the student's errors as text (graders/inside/probes/keras_facts.py student_cause)."""
+    from graders.submission.explain import explain_causes
+
+    prepared = prepare_submission(write(tmp_path / "hw3.ipynb", SKIPPED_SHAPE))
+    use = joined_line(prepared, 4, 3)
+    cause = f"NameError: name 'INPUT_SHAPE' is not defined (in hw3_ipynb.py, line {use})"
+    result = {"builds": [{"label": "defaults", "error": cause}, {"label": "max", "error": f"training failed: {cause}"}],
+              "layers": ["Conv2D", "Dense"], "n": 3, "pair": ("Error: x", 2)}
+    explained = explain_causes(prepared, result)
+    first = explained["builds"][0]["error"]
+    assert first.startswith("NameError: name 'INPUT_SHAPE' is not defined (in hw3.ipynb, cell 4, line 3)\n"
+                            "`INPUT_SHAPE` is only set by a statement the grader skips (hw3.ipynb, cell 3, line 2: ")
+    assert "    INPUT_SHAPE = x_train.shape[1:]" in first
+    assert explained["builds"][1]["error"].startswith("training failed: NameError")
+    assert {key: explained[key] for key in ("layers", "n", "pair")} == {"layers": ["Conv2D", "Dense"], "n": 3,
+                                                                         "pair": ("Error: x", 2)}
+    missing = explain_causes(prepared, "ModuleNotFoundError: No module named 'cv2' (in hw3_ipynb.py, line 3)")
+    assert "the library `cv2` (pip name opencv-python) is not installed where the grader runs" in missing

@@ -1,9 +1,9 @@
 """q1 probes: run the student's `build_model(hp)` and `make_tuner(...)` inside the worker.
 
 Everything returned is plain data (names, numbers, short strings); a Keras or KerasTuner error
-in student code is returned as its one-line cause rather than raised, so the grader can say
-which point of the search space broke. The student functions a probe needs are
-looked up by the worker and passed in by name.
+in student code is returned as its one-line cause and the place in the student's code that raised it
+(keras_facts.student_cause) rather than raised, so the grader can say which point of the search space
+broke. The student functions a probe needs are looked up by the worker and passed in by name.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import keras_tuner as kt
 import numpy as np
 
 from . import keras_facts
-from .keras_facts import one_line
-from .q1_search import capped_search_results, describe_tuner, scalar
+from .keras_facts import student_cause
+from .q1_search import RecordingHyperModel, capped_search_results, describe_tuner, scalar
 
 
 def declared_space(*, build_model, counts):
@@ -65,7 +65,7 @@ def corner_build(*, build_model, values, images):
     try:  # called before anything else: a Sequential without an Input is built by its first call
         outputs = np.asarray(model(np.asarray(images, dtype=np.float32), training=False), dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - student code
-        result["error"] = f"the built model could not be called on a batch of digits: {one_line(exc)}"
+        result["error"] = f"the built model could not be called on a batch of digits: {student_cause(exc)}"
         return result
     result.update(_compiled(model), output_shape=[None, *(int(d) for d in outputs.shape[1:])],
                   min_output=float(np.min(outputs)) if outputs.size else None,
@@ -73,73 +73,96 @@ def corner_build(*, build_model, values, images):
     return result
 
 
-def budgeted_training(*, build_model, values, x_train, y_train, x_val, epochs, batch_size, each_epoch=True):
+def budgeted_training(*, build_model, values, x_train, y_train, x_val, epochs, batch_size, each_epoch=True,
+                      seed=None, adapt_labels=False, stop=None):
     """Build at `values`, train with a fixed budget, and predict `x_val` after every epoch (or, with
     `each_epoch` false, after the last only: predicting costs a third of a training pass).
 
     The validation labels stay in the grader, which computes the accuracy from these
     predictions; they do not depend on the metrics the student compiled with either.
 
+    Args:
+        seed: when given, Keras is seeded with it before the model is built (the hidden retrain:
+            the student's model and the reference's start alike, whatever the grading's seed).
+        adapt_labels: give a model compiled for one-hot labels (categorical cross-entropy) one-hot
+            labels; without it, every model gets the contract's integer labels.
+        stop: `stop(outputs)`, called with the outputs after each epoch, ends the training when it
+            returns true (for the grader's own trusted callers, which hold the labels).
+
     Returns:
         {"error", "undeclared", "predictions": float32 (epochs, len(x_val), outputs) of the
         model's outputs, "history": {"loss", "accuracy"?} as fit reports them, "seconds",
-        "model": {"optimizer", "final_activation", "layers"} of the trained model}.
+        "model": description of the compiled model (`_described`), given when it was built,
+        "one_hot": whether the labels were one-hot encoded}.
     """
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
     hp = kt.HyperParameters()
     hp.values.update(values)
     model, error = _build(build_model, hp)
     result = {"error": error, "undeclared": _undeclared(hp, values), "history": {}}
     if model is None:
         return result
+    result["model"] = _described(model)
     x_train = np.asarray(x_train, dtype=np.float32)
+    labels = np.asarray(y_train)
+    result["one_hot"] = bool(adapt_labels and keras_facts.wants_one_hot_labels(model))
+    if result["one_hot"]:
+        labels = np.eye(10, dtype=np.float32)[labels]
     tracker = _EpochPredictions(np.asarray(x_val, dtype=np.float32), int(batch_size),
-                                last=None if each_epoch else int(epochs) - 1, x_train=x_train)
+                                last=None if each_epoch else int(epochs) - 1, x_train=x_train, stop=stop)
     started = time.perf_counter()
     try:
-        fitted = model.fit(x_train, np.asarray(y_train), epochs=int(epochs),
+        fitted = model.fit(x_train, labels, epochs=int(epochs),
                            batch_size=int(batch_size), callbacks=[tracker], verbose=0, shuffle=True)
     except Exception as exc:  # noqa: BLE001 - student code
-        result["error"] = f"training failed: {one_line(exc)}"
+        result["error"] = f"training failed: {student_cause(exc)}"
         return result
     history = {key: [float(v) for v in fitted.history[key]] for key in ("loss", "accuracy") if key in fitted.history}
-    result.update(history=history, seconds=time.perf_counter() - started, predictions=tracker.stacked(),
-                  model={"optimizer": type(model.optimizer).__name__, "final_activation": _final_activation(model),
-                         "layers": _layers(model)})
+    result.update(history=history, seconds=time.perf_counter() - started, predictions=tracker.stacked())
     return result
 
 
 def capped_search(*, make_tuner, build_model, fixed, x_train, y_train, x_val, y_val, max_trials, max_epochs,
-                  batch_size):
+                  batch_size, project_name="q1_capped"):
     """Make the student's tuner, describe it, then run a small search with it.
 
     KerasTuner needs validation labels to score a trial: the grader passes two parts of the
     training split, whose labels grade nothing (the search is graded on completing only).
 
-    The oracle's space is replaced by `fixed` (hp.Fixed: the expensive dimensions held small)
-    plus the student's other declared hyperparameters, with tune_new_entries=False; the search
-    stops after `max_trials` trials, and each trial after `max_epochs` epochs. The tuner's files
-    go to a temporary folder in the worker's TMPDIR, which is also the working directory meanwhile.
+    `make_tuner` gets `build_model` wrapped, so that the description says whether the tuner builds
+    with the hypermodel it was given and what the models it built log (their accuracy metrics and
+    loss); a model compiled for one-hot labels gets them here (that mistake is the budgeted
+    training's). The oracle's space is replaced by `fixed` (hp.Fixed: the expensive dimensions held
+    small) plus the student's other declared hyperparameters, with tune_new_entries=False; the search
+    stops after `max_trials` trials, and each trial after `max_epochs` epochs. The tuner's files go
+    to a temporary folder in the worker's TMPDIR, which is also the working directory meanwhile.
 
     Returns:
-        {"tuner": description, "search": {"trials", "best_score", "best_values", "error", "seconds"}},
-        or {"error"} when make_tuner itself failed.
+        {"tuner": description, "search": {"trials", "best_score", "best_values", "error", "seconds",
+        "one_hot"}}, or {"error"} when make_tuner itself failed.
     """
     workdir = tempfile.mkdtemp(prefix="q1_tuner-", dir=os.environ.get("TMPDIR"))
     previous = os.getcwd()
     os.chdir(workdir)  # a tuner that ignores `directory` writes here, not beside the submission
     try:
         directory = os.path.join(workdir, "trials")
+        hypermodel = RecordingHyperModel(build_model)
         try:
-            tuner = make_tuner(build_model, directory, "q1_capped")
+            tuner = make_tuner(hypermodel, directory, project_name)
         except Exception as exc:  # noqa: BLE001 - student code
-            return {"error": f"make_tuner(...) raised {one_line(exc)}"}
-        description = describe_tuner(tuner, directory, "q1_capped")
+            return {"error": f"make_tuner(...) raised {student_cause(exc)}"}
+        description = describe_tuner(tuner, directory, project_name, hypermodel)
         if not description["is_tuner"]:
             return {"tuner": description, "search": {"error": "make_tuner did not return a KerasTuner tuner"}}
-        data = (np.asarray(x_train, dtype=np.float32), np.asarray(y_train),
-                np.asarray(x_val, dtype=np.float32), np.asarray(y_val))
+        one_hot = hypermodel.wants_one_hot
+        labels = [np.asarray(y) for y in (y_train, y_val)]
+        if one_hot:
+            labels = [np.eye(10, dtype=np.float32)[y] for y in labels]
+        data = (np.asarray(x_train, dtype=np.float32), labels[0], np.asarray(x_val, dtype=np.float32), labels[1])
         search = capped_search_results(tuner, fixed, data, int(max_trials), int(max_epochs), int(batch_size))
-        return {"tuner": description, "search": search}
+        description.update(hypermodel.description())  # what the trials' models logged, too
+        return {"tuner": description, "search": {**search, "one_hot": one_hot}}
     finally:
         os.chdir(previous)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -152,7 +175,7 @@ def _build(build_model, hp):
     try:
         model = build_model(hp)
     except Exception as exc:  # noqa: BLE001 - student code
-        return None, one_line(exc)
+        return None, student_cause(exc)
     if not isinstance(model, keras.Model):
         return None, f"build_model returned a {type(model).__module__}.{type(model).__name__}, not a keras Model"
     return model, None
@@ -184,19 +207,30 @@ def _undeclared(hp, values) -> list:
 
 
 def _compiled(model) -> dict:
-    """Loss, optimizer, learning rate, final activation and size of a built model."""
+    """A built model's description (`_described`), its parameter count and whether it is compiled."""
     optimizer = getattr(model, "optimizer", None)
-    learning_rate, problem = keras_facts.learning_rate(optimizer)
-    loss, from_logits = _loss(getattr(model, "loss", None))
+    return {"compiled": bool(getattr(model, "compiled", optimizer is not None)), **_described(model),
+            "params": int(model.count_params())}
+
+
+def _described(model) -> dict:
+    """What the grader's messages name about a model: its loss (name, from_logits, whether it wants
+    one-hot labels), optimizer and learning rate (a schedule's initial rate), the metrics it logs as
+    accuracies, its final activation and the layers hyperparameters configure."""
+    optimizer = getattr(model, "optimizer", None)
+    rate, schedule, problem = keras_facts.initial_learning_rate(optimizer)
+    loss, from_logits = keras_facts.loss_facts(getattr(model, "loss", None))
     return {
-        "compiled": bool(getattr(model, "compiled", optimizer is not None)),
         "loss": loss,
         "from_logits": from_logits,
+        "one_hot_loss": keras_facts.wants_one_hot_labels(model),
         "optimizer": None if optimizer is None else type(optimizer).__name__,
-        "learning_rate": learning_rate,
+        "learning_rate": rate,
+        "learning_rate_schedule": schedule,
         "learning_rate_problem": problem,
+        "accuracy_metrics": keras_facts.accuracy_metrics(model),
         "final_activation": _final_activation(model),
-        "params": int(model.count_params()),
+        "layers": _layers(model),
     }
 
 
@@ -219,15 +253,6 @@ def _layers(model) -> list[dict]:
     return described
 
 
-def _loss(loss):
-    if loss is None or isinstance(loss, str):
-        return loss, None
-    config = loss.get_config() if hasattr(loss, "get_config") else {}
-    name = type(loss).__name__ if hasattr(loss, "get_config") else getattr(loss, "__name__", repr(loss)[:80])
-    from_logits = config.get("from_logits") if isinstance(config, dict) else None
-    return name, from_logits if isinstance(from_logits, bool) else None
-
-
 def _final_activation(model):
     for layer in reversed(model.layers):
         activation = getattr(layer, "activation", None)
@@ -239,10 +264,10 @@ def _final_activation(model):
 class _EpochPredictions(keras.callbacks.Callback):
     """The model's outputs on the validation digits after each epoch (no labels here)."""
 
-    def __init__(self, x_val, batch_size, last=None, x_train=None):
+    def __init__(self, x_val, batch_size, last=None, x_train=None, stop=None):
         super().__init__()
         self.x_val, self.batch_size, self.last, self.outputs = x_val, batch_size, last, []
-        self.x_train = x_train
+        self.x_train, self.stop = x_train, stop
 
     def on_epoch_end(self, epoch, logs=None):
         if self.last is not None and epoch != self.last:
@@ -251,6 +276,8 @@ class _EpochPredictions(keras.callbacks.Callback):
             _settle_batch_norm(self.model, self.x_train, self.batch_size)
         predictions = self.model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
         self.outputs.append(np.asarray(predictions, dtype=np.float32))
+        if self.stop is not None and self.stop(self.outputs[-1]):
+            self.model.stop_training = True
 
     def stacked(self) -> np.ndarray:
         shapes = {output.shape for output in self.outputs}

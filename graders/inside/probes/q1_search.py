@@ -1,5 +1,6 @@
 """q1 probe helpers for the tuner (run inside the worker): the capped search with the student's
-tuner, and descriptions of the tuner and its trials as plain data.
+tuner, the hypermodel the grader hands `make_tuner`, and descriptions of the tuner and its trials as
+plain data.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from .keras_facts import one_line
+from . import keras_facts
+from .keras_facts import student_cause
 
 
 def scalar(value):
@@ -33,7 +35,39 @@ class _EpochCap(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def describe_tuner(tuner, directory, project_name) -> dict:
+class RecordingHyperModel:
+    """The `hypermodel` argument of `make_tuner`: the student's build_model, and a record of its use.
+
+    KerasTuner builds once when a tuner is made and once per trial: a tuner that never calls this one
+    builds with something else (a global build_model, say) and ignores its argument. The first model
+    built says which names the trials log their accuracy under and whether the loss wants one-hot labels.
+    """
+
+    __name__ = "build_model"
+
+    def __init__(self, build_model):
+        self.build_model = build_model
+        self.calls = 0
+        self.first = None  # {"accuracy_metrics", "loss", "one_hot_loss"} of the first model built
+
+    def __call__(self, hp):
+        self.calls += 1
+        model = self.build_model(hp)
+        if self.first is None and isinstance(model, keras.Model):
+            self.first = {"accuracy_metrics": keras_facts.accuracy_metrics(model),
+                          "loss": scalar(keras_facts.loss_facts(getattr(model, "loss", None))[0]),
+                          "one_hot_loss": keras_facts.wants_one_hot_labels(model)}
+        return model
+
+    @property
+    def wants_one_hot(self) -> bool:
+        return bool(self.first and self.first["one_hot_loss"])
+
+    def description(self) -> dict:
+        return {"hypermodel_calls": self.calls, "built_model": self.first}
+
+
+def describe_tuner(tuner, directory, project_name, hypermodel=None) -> dict:
     oracle = getattr(tuner, "oracle", None)
     objective = getattr(oracle, "objective", None)
     return {
@@ -48,6 +82,8 @@ def describe_tuner(tuner, directory, project_name) -> dict:
         "uses_directory": _same_path(getattr(tuner, "directory", None), directory),
         "uses_project_name": getattr(tuner, "project_name", None) == project_name,
         "directory": str(getattr(tuner, "directory", "")),
+        "project_name": str(getattr(tuner, "project_name", ""))[:200],
+        **(hypermodel.description() if hypermodel is not None else {}),
     }
 
 
@@ -75,7 +111,7 @@ def capped_search_results(tuner, fixed, data, max_trials, max_epochs, batch_size
         tuner.search(x_train, y_train, validation_data=(x_val, y_val), batch_size=batch_size, verbose=0,
                      callbacks=[_EpochCap(max_epochs)])
     except Exception as exc:  # noqa: BLE001 - student code, or KerasTuner giving up on it
-        error = one_line(exc)
+        error = student_cause(exc)
     trials = [_describe_trial(trial) for trial in oracle.trials.values()]
     scored = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
     maximise = str(getattr(oracle.objective, "direction", "max")) == "max"
@@ -90,4 +126,4 @@ def _describe_trial(trial) -> dict:
     finite = isinstance(score, (int, float, np.floating)) and math.isfinite(float(score))
     values = {str(k): scalar(v) for k, v in trial.hyperparameters.values.items()}
     return {"id": str(trial.trial_id), "status": str(trial.status), "score": float(score) if finite else None,
-            "values": values, "message": one_line(trial.message) if trial.message else None}
+            "values": values, "message": student_cause(trial.message) if trial.message else None}

@@ -4,7 +4,8 @@ The corner_build probe describes each built model as plain data (its Conv2D, Den
 layers in order, and the optimizer's learning rate). Here each family's values at a build are
 compared with what the model has: the number of Conv2D and hidden Dense layers, each conv's
 filters and kernel size, each hidden dense's units, the dropout rates after the convolutions,
-and the learning rate. A declared hyperparameter whose value the model does not show fails
+and the learning rate (a schedule's initial rate: a schedule that starts at the tuned rate is the tuned
+rate). A declared hyperparameter whose value the model does not show fails
 its own family, with a message naming it; nothing else about the model is judged here.
 
 Layer lists are compared leniently where another family explains a difference: when a model
@@ -29,8 +30,9 @@ class Build:
     values: dict
     bases: dict = field(default_factory=dict)  # {family: 0 or 1}, the student's first layer index
     layers: tuple = ()  # ({"class", "kind", "filters"/"kernel"/"units"/"rate"}, ...) in model order
-    learning_rate: float | None = None
-    learning_rate_problem: str | None = None  # "a ExponentialDecay schedule", "not compiled", ...
+    learning_rate: float | None = None  # a schedule's initial rate
+    learning_rate_problem: str | None = None  # "not compiled", "unreadable (...)", ...
+    learning_rate_schedule: str | None = None  # the schedule's class name; None for a constant rate
 
     @classmethod
     def from_probe(cls, label: str, values: dict, bases: dict, result: dict) -> "Build | None":
@@ -40,8 +42,9 @@ class Build:
         layers = tuple(layer for layer in result["layers"] if isinstance(layer, dict))
         rate = result.get("learning_rate")
         rate = float(rate) if _is_number(rate) else None
-        problem = result.get("learning_rate_problem")
-        return cls(label, dict(values), dict(bases), layers, rate, None if problem is None else str(problem)[:200])
+        problem, schedule = result.get("learning_rate_problem"), result.get("learning_rate_schedule")
+        return cls(label, dict(values), dict(bases), layers, rate, None if problem is None else str(problem)[:200],
+                   None if schedule is None else str(schedule)[:80])
 
     def kind(self, kind: str) -> list[dict]:
         return [layer for layer in self.layers if layer.get("kind") == kind]
@@ -64,10 +67,6 @@ def family_effect(name: str, builds: list[Build], *, learning_rate_rtol: float) 
     if not misses:
         return ""
     build, expected, actual, _ = misses[0]
-    if name == "learning_rate" and build.learning_rate_problem and "schedule" in build.learning_rate_problem:
-        return (f"learning_rate: the optimizer's learning rate is {build.learning_rate_problem}, not the tuned "
-                f"value ({label}={expected} at the {build.label} build); a schedule is not accepted: pass the "
-                "learning_rate hyperparameter's value to the optimizer")
     uniform = _uniform(name, builds)
     constant = len({entry[2] for entry in observed}) == 1 and len({entry[1] for entry in observed}) > 1
     whatever = f", whatever {label} is ({', '.join(entry[1] for entry in observed)})"
@@ -152,7 +151,8 @@ def _learning_rate(build: Build, rtol: float):
         return wanted, f"an optimizer whose learning rate is {build.learning_rate_problem}", False
     if build.learning_rate is None:
         return wanted, "an optimizer whose learning rate could not be read", False
-    return (wanted, f"an optimizer with learning rate {build.learning_rate:g}",
+    schedule = f" (a {build.learning_rate_schedule} starting at it)" if build.learning_rate_schedule else ""
+    return (wanted, f"an optimizer with learning rate {build.learning_rate:g}{schedule}",
             math.isclose(build.learning_rate, expected, rel_tol=rtol))
 
 

@@ -64,7 +64,7 @@ class Family:
 
     def accepts(self, value) -> bool:
         """Whether `value` is a point of this family's range."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             return False
         exact = self.values()
         if exact is not None:
@@ -334,7 +334,15 @@ def number(value) -> str:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
+
+
+def _finite(value) -> bool:
+    """math.isfinite for any int or float: an int too large for a float (10**400) is not a finite number."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _close(actual, expected) -> bool:

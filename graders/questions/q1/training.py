@@ -6,32 +6,28 @@ digits after each epoch, and the accuracy is computed here. The capped search, w
 cannot run without validation labels, gets two disjoint parts of the training split, so no
 label of a graded split ever crosses into the worker.
 
-The hidden retrain compares the student's accuracy at BEST_HYPERPARAMETERS with the reference
-model's at the same point on the same data. The reference's accuracy is cached by a SHA-256 of
-everything it depends on (reference code, point, data, seed, budget, Keras version), as q7's
-reference model is: a regrade, or a class whose students report the same point, trains it once.
+The hidden retrain trains the student's model on digits of the grading (the first of the budget's:
+its training digits come from the training split, its validation digits from the test split, so no
+label of a graded digit goes in) and compares it with the reference model trained on digits that do
+not depend on the grading's seed (`canonical_budget`: every digit of the data set, ordered by content,
+drawn from the rubric's `retrain_seed`), so that the reference's accuracy at a point depends only on
+the point and the grader version (graders/questions/q1/trusted.py caches it). Both start from the same
+initial weights (`retrain_seed`).
+
+A draw never fails for lack of digits: a split smaller than asked gives all it has, and `Budget.short`
+says how many were asked for (a TA's own, smaller MNIST; the grader's default data always has enough).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import json
-import os
-import tempfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from graders.core.compare import as_array
 from graders.core.errors import WrongType
-from graders.core.paths import PROJECT_ROOT, cache_dir
-from graders.core.seeds import worker_seed
-
-REFERENCE_FILES = (PROJECT_ROOT / "reference" / "q1_tuner.py", PROJECT_ROOT / "graders" / "inside" / "probes" / "q1.py")
-_CACHE_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -45,6 +41,7 @@ class Budget:
     epochs: int
     batch_size: int
     each_epoch: bool = True  # predict the validation digits after every epoch, not only the last
+    asked: tuple[int, int] = (0, 0)  # the training and validation digits asked for (more than the split had?)
 
     @property
     def predicted_epochs(self) -> int:
@@ -58,6 +55,15 @@ class Budget:
     def text(self) -> str:
         return f"{self.epochs} epoch{'s' * (self.epochs != 1)} on {len(self.y_train):,} digits"
 
+    @property
+    def short(self) -> str:
+        """"" when the split had every digit asked for, else what it gave instead (for the details)."""
+        got = (len(self.y_train), len(self.y_val))
+        if all(have >= want for have, want in zip(got, self.asked)):
+            return ""
+        return (f"the data has fewer digits than the budget asks for: {got[0]:,} training digits of "
+                f"{self.asked[0]:,} and {got[1]:,} validation digits of {self.asked[1]:,}")
+
 
 def images(x) -> np.ndarray:
     """uint8 (n, 28, 28) digits -> float32 (n, 28, 28, 1) in [0, 1]."""
@@ -69,22 +75,45 @@ def budget(mnist, seed: int, *, key: str, n_train: int, n_val: int, epochs: int,
     """Seeded subsets: training digits from the training split, validation digits from the test split.
 
     Args:
-        key: names the draw ("q1.budget"); a smaller budget with the same key gets the first digits
-            of a larger one's (the retrain's are the budgeted training's).
+        key: names the draw ("q1.budget"); a smaller budget with the same key and seed gets the first
+            digits of a larger one's.
     """
     rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
     train = rng.permutation(len(mnist.y_train))[:int(n_train)]
     val = rng.permutation(len(mnist.y_test))[:int(n_val)]
     return Budget(images(mnist.x_train[train]), np.asarray(mnist.y_train[train], dtype=np.int64),
                   images(mnist.x_test[val]), np.asarray(mnist.y_test[val], dtype=np.int64), int(epochs),
-                  int(batch_size), each_epoch)
+                  int(batch_size), each_epoch, asked=(int(n_train), int(n_val)))
+
+
+def canonical_budget(mnist, *, seed: int, key: str, n_train: int, n_val: int, epochs: int, batch_size: int) -> Budget:
+    """Digits that do not depend on how the grading's seed split the data set: all of its digits (both
+    splits), ordered by their content, then `n_train` + `n_val` of them drawn from `seed` (for trusted
+    work only: these digits' labels include graded ones, so they never go to the worker).
+    """
+    x = np.concatenate([mnist.x_train, mnist.x_test])
+    y = np.concatenate([mnist.y_train, mnist.y_test]).astype(np.int64)
+    keys = [hashlib.blake2b(image.tobytes(), digest_size=8).digest() + bytes([label]) for image, label in zip(x, y)]
+    order = np.array(sorted(range(len(y)), key=keys.__getitem__), dtype=np.int64)
+    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+    chosen = order[rng.permutation(len(order))]
+    n_fit = min(int(n_train), max(1, len(chosen) - int(n_val)))
+    train, val = chosen[:n_fit], chosen[n_fit:n_fit + int(n_val)]
+    return Budget(images(x[train]), y[train], images(x[val]), y[val], int(epochs), int(batch_size), each_epoch=False,
+                  asked=(int(n_train), int(n_val)))
 
 
 def search_split(mnist, seed: int, *, n_train: int, n_val: int) -> dict:
-    """Two disjoint parts of the training split for the capped search (its labels grade nothing)."""
+    """Two disjoint parts of the training split for the capped search (its labels grade nothing).
+
+    A split with fewer digits than asked for is divided in the same proportion, so that neither part
+    is ever empty (KerasTuner cannot score a trial without validation digits).
+    """
     rng = np.random.default_rng([seed, zlib.crc32(b"q1.tuner")])
-    chosen = rng.choice(len(mnist.y_train), size=min(int(n_train) + int(n_val), len(mnist.y_train)), replace=False)
-    train, val = chosen[:int(n_train)], chosen[int(n_train):]
+    total = min(int(n_train) + int(n_val), len(mnist.y_train))
+    chosen = rng.choice(len(mnist.y_train), size=total, replace=False)
+    n_fit = min(int(n_train), max(1, total - max(1, round(total * int(n_val) / (int(n_train) + int(n_val))))))
+    train, val = chosen[:n_fit], chosen[n_fit:]
     return {"x_train": images(mnist.x_train[train]), "y_train": np.asarray(mnist.y_train[train], dtype=np.int64),
             "x_val": images(mnist.x_train[val]), "y_val": np.asarray(mnist.y_train[val], dtype=np.int64)}
 
@@ -104,63 +133,3 @@ def accuracies(predictions, labels: np.ndarray, *, epochs: int) -> list[float]:
         raise WrongType(f"the model's outputs on {len(labels)} digits have shape {outputs.shape[1:]} after each "
                         f"epoch ({per_digit} per digit); expected {expected[1:]}, one probability per class")
     return [float(np.mean(np.argmax(epoch, axis=-1) == labels)) for epoch in outputs]
-
-
-# -- the reference at a reported point ---------------------------------------------------------
-
-def reference_accuracy(values: dict, data: Budget, *, seed: int, directory: Path | None = None) -> float:
-    """The reference model's final validation accuracy at `values` on `data`, trained here (trusted code)
-    on a cache miss, seeded as the worker seeds the student's training.
-
-    Raises:
-        RuntimeError: when the reference cannot train at `values` (a point outside its space).
-    """
-    key = _cache_key(values, data, seed)
-    path = (directory or cache_dir()) / f"q1-reference-accuracy-{key}.json"
-    try:
-        return float(json.loads(path.read_text(encoding="utf-8"))["val_accuracy"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # missing or damaged: a miss
-    accuracy = _train_reference(values, data, seed)
-    _write_atomically(path, json.dumps({"val_accuracy": accuracy, "values": values}, sort_keys=True))
-    return accuracy
-
-
-def _train_reference(values: dict, data: Budget, seed: int) -> float:
-    import keras
-
-    from graders.inside.probes import q1 as procedure  # the same training the worker runs
-    from reference import q1_tuner
-
-    keras.utils.set_random_seed(worker_seed(seed))
-    result = procedure.budgeted_training(build_model=q1_tuner.build_model, values=values, **data.sent())
-    if result.get("error"):
-        raise RuntimeError(f"the reference failed at BEST_HYPERPARAMETERS: {result['error']}")
-    return accuracies(result["predictions"], data.y_val, epochs=data.predicted_epochs)[-1]
-
-
-def _cache_key(values: dict, data: Budget, seed: int) -> str:
-    digest = hashlib.sha256(f"format={_CACHE_FORMAT};keras={importlib.metadata.version('keras')};seed={seed};"
-                            f"epochs={data.epochs};batch={data.batch_size};".encode())
-    digest.update(json.dumps(values, sort_keys=True, default=str).encode())
-    for source in REFERENCE_FILES:
-        digest.update(source.read_bytes())
-    for array in (data.x_train, data.y_train, data.x_val, data.y_val):
-        contiguous = np.ascontiguousarray(array)
-        digest.update(f";{contiguous.dtype}{contiguous.shape}".encode() + contiguous.tobytes())
-    return digest.hexdigest()[:20]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Parallel graders read a whole file or none; a cache that cannot be written is only slower."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".json")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
