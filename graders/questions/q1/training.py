@@ -67,7 +67,8 @@ class Budget:
 
 def images(x) -> np.ndarray:
     """uint8 (n, 28, 28) digits -> float32 (n, 28, 28, 1) in [0, 1]."""
-    return (np.asarray(x, dtype=np.float32) / 255.0)[..., np.newaxis]
+    scaled = np.asarray(x, dtype=np.float32) / np.float32(255)
+    return np.expand_dims(scaled, axis=-1)
 
 
 def budget(mnist, seed: int, *, key: str, n_train: int, n_val: int, epochs: int, batch_size: int,
