@@ -4,10 +4,14 @@
     .venv/bin/python benchmarks/bench.py --only profile whole # some parts
     .venv/bin/python benchmarks/bench.py --questions q4 q5    # a quick run
 
+First measures U, one `import tensorflow` in a fresh process (median of 3), the unit of DESIGN.md's speed
+targets; figures are printed in seconds and in U, and the targets measured are summed up at the end.
+
 Prints, each for the self-check and for the TA's hidden grading where it applies:
   - profile: where one submission's seconds go (process start and collection, reading the
     submission, the worker's start with its TensorFlow import, each question's checks, the outputs),
-    and whether the grading process imported TensorFlow;
+    whether the grading process imported TensorFlow, then each check with its slowest requests (calls
+    into the worker, probes, the trusted side's values);
   - whole: seconds per whole reference submission (median of --repeats);
   - throughput: `hw3grade batch` with 1 and 2 workers (submissions a minute, the ratio, the batch's
     peak resident memory against the machine's RAM);
@@ -38,22 +42,37 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from benchmarks import bench_rescore  # noqa: E402
-from benchmarks.measure import PeakMemory, grade_once, machine_ram_bytes, profile_rows  # noqa: E402
+from benchmarks.measure import PeakMemory, check_rows, grade_once, machine_ram_bytes, profile_rows, tensorflow_import_s  # noqa: E402
 from graders.commands.batch import grade_class  # noqa: E402
 
 SAMPLES = PROJECT / "submissions"
 REFERENCE = PROJECT / "reference"
 HANG_SAMPLE = SAMPLES / "malicious" / "q5_loops_forever"
 HIDDEN_SEED = 987654321987  # a fixed "secret" seed: the hidden figures are warm-cache, as for a class
+U: dict[str, float] = {}  # {"s": seconds of one `import tensorflow` in this run}
+TARGETS: list[str] = []  # each target measured in this run, with its figure (printed at the end)
+
+
+def in_u(seconds: float) -> str:
+    return f"{seconds / U['s']:.2f} U"
+
+
+def target(name: str, figure: str, met: bool) -> None:
+    TARGETS.append(f"  {'met    ' if met else 'MISSED '} {name}: {figure}")
 
 
 def profile(questions: list[str]) -> None:
     for label, hidden in (("self-check", False), ("hidden", True)):
         grade_once(REFERENCE, questions, hidden=hidden, seed=HIDDEN_SEED if hidden else None)  # warm the caches
         wall, result = grade_once(REFERENCE, questions, hidden=hidden, seed=HIDDEN_SEED if hidden else None)
-        print(f"profile of one reference grading ({label}), {wall:.1f} s wall:")
+        print(f"profile of one reference grading ({label}), {wall:.1f} s wall = {in_u(wall)}:")
         for phase, seconds in profile_rows(result):
-            print(f"  {phase:<44} {seconds}")
+            number = seconds.replace(".", "", 1).isdigit()
+            print(f"  {phase:<60} {seconds:>8}{f'  {in_u(float(seconds))}' if number and 'MB' not in phase else ''}")
+        print(f"  each check ({label}), slowest first, with its slowest requests:")
+        for check, seconds, requests in check_rows(result):
+            calls = "; ".join(f"{what} x{count} {spent:.2f} s" for what, count, spent in requests)
+            print(f"    {check:<34} {seconds:7.2f} s {in_u(seconds):>8}  {calls}")
 
 
 def whole_submission(questions: list[str], repeats: int) -> None:
@@ -62,9 +81,12 @@ def whole_submission(questions: list[str], repeats: int) -> None:
                 for _ in range(repeats)]
         walls = [wall for wall, _ in runs]
         result = runs[-1][1]
-        print(f"whole reference submission ({label}, {repeats} runs): median {statistics.median(walls):.1f} s "
+        median = statistics.median(walls)
+        print(f"whole reference submission ({label}, {repeats} runs): median {median:.1f} s = {in_u(median)} "
               f"(runs: {', '.join(f'{w:.1f}' for w in walls)}); score {result['score']:g}/{result['max_score']:g}; "
               f"isolation {result['isolation']}")
+        most = 5 if hidden else 4
+        target(f"a whole {label} within {most} U", f"{in_u(median)} ({median:.1f} s)", median <= most * U["s"])
 
 
 def throughput(questions: list[str], class_size: int) -> None:
@@ -90,6 +112,7 @@ def throughput(questions: list[str], class_size: int) -> None:
                       f"{ram / 2**30:.0f} GiB)")
             print(f"throughput ratio ({label}) 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x; a class of 200 on 2 "
                   f"workers: {200 / rates[2]:.0f} min")
+            target(f"2 workers at least 1.9x one ({label})", f"{rates[2] / rates[1]:.2f}x", rates[2] / rates[1] >= 1.9)
 
 
 def overhead(questions: list[str], repeats: int) -> None:
@@ -100,6 +123,7 @@ def overhead(questions: list[str], repeats: int) -> None:
     boxed_s, raw_s = checks_seconds("auto"), checks_seconds("direct")
     print(f"machinery overhead: checks take {boxed_s:.1f} s sandboxed vs {raw_s:.1f} s run directly in-process "
           f"(ratio {boxed_s / raw_s:.3f}, {100 * (boxed_s / raw_s - 1):+.1f} %)")
+    target("the machinery at most 3 % over the compute", f"{100 * (boxed_s / raw_s - 1):+.1f} %", boxed_s <= 1.03 * raw_s)
 
 
 def hang() -> None:
@@ -194,8 +218,12 @@ def main() -> None:
              "peer": lambda: peer(args.cell_timeout), "samples": samples, "kit": kit, "gradescope": gradescope,
              "rescore": lambda: bench_rescore.rescore(args.questions, args.rescore_students, max(args.repeats, 3),
                                                       args.rescore_results)}
+    U["s"] = tensorflow_import_s()
+    print(f"U = one `import tensorflow` in a fresh process, here and now: {U['s']:.2f} s (median of 3)")
     for part in args.only:
         steps[part]()
+    if TARGETS:
+        print("targets (DESIGN.md, in U measured in this run):", *TARGETS, sep="\n")
 
 
 if __name__ == "__main__":

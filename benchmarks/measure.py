@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import statistics
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -31,6 +34,28 @@ def grade_once(submission: Path, questions: list[str], *, isolation: str = "auto
     if graded.data is None:
         raise RuntimeError(f"grading {submission} wrote no results:\n{graded.output[-3000:]}")
     return time.perf_counter() - started, graded.data
+
+
+def tensorflow_import_s(repeats: int = 3) -> float:
+    """U: the median wall seconds of `import tensorflow` in a fresh Python process, here and now (the unit of
+    DESIGN.md's speed targets: machines and their load move it 2-3x)."""
+    code = "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 env=env).stdout.split()[-1]) for _ in range(repeats)]
+    return statistics.median(runs)
+
+
+def check_rows(result: dict, *, most: int = 3) -> list[tuple[str, float, list[tuple[str, int, float]]]]:
+    """Each check's seconds, slowest first, with its slowest requests (worker calls, probes, trusted values):
+    [(check id, seconds, [(request, calls, seconds), ...])]."""
+    profile = result.get("profile", {})
+    calls = profile.get("calls_by_check_s", {})
+    rows = []
+    for check, seconds in sorted(profile.get("checks_s", {}).items(), key=lambda item: -item[1]):
+        requests = [(what, entry["calls"], entry["s"]) for what, entry in calls.get(check, {}).items()][:most]
+        rows.append((check, seconds, requests))
+    return rows
 
 
 def profile_rows(result: dict) -> list[tuple[str, str]]:

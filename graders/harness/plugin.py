@@ -103,6 +103,8 @@ def pytest_collection_finish(session):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     grading = item.config.stash[SESSION_KEY]
+    context = item.stash.get(CHECK_KEY, None)
+    grading.call_times.current = context.id if context is not None else None  # its requests are timed under it
     if CHECK_KEY in item.stash and grading.load_error and not item.get_closest_marker("skip"):
         raise NotLoaded("not graded: the submission could not be loaded (see the top of the report)")
 

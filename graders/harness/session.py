@@ -22,6 +22,7 @@ from graders.core.results import CheckResult
 from graders.core.trusted import COMPUTED, RECORDED, ComputedSide, RecordedSide, RecordingSide, TrustedSide, side_from
 from graders.harness import warm
 from graders.harness.judgement import judge_check
+from graders.harness.timing import CallTimes, TimedSide
 from graders.questions import QUESTIONS
 from graders.submission.loader import prepare_submission
 
@@ -48,6 +49,7 @@ class GradingSession:
     worker: dict = field(default_factory=dict)
     rubric: object = None
     profile: dict = field(default_factory=dict)  # where this grading's seconds went (see `mark`)
+    call_times: CallTimes = field(default_factory=CallTimes)  # each check's requests (worker, trusted side)
     _split: object = None
     _trusted: TrustedSide | None = None
 
@@ -121,7 +123,7 @@ class GradingSession:
                     raise HarnessError("--record-trusted records computed values only (not --trusted recorded:)")
                 side = RecordingSide(side)
             self._trusted = side
-        return self._trusted
+        return TimedSide(self._trusted, self.call_times)
 
     def refuse_outside_the_kit(self) -> None:
         """A kit grades the public checks only: the public seed, the shipped MNIST digits, no hidden checks.
@@ -195,7 +197,9 @@ class GradingSession:
             question = check.id.partition(".")[0]
             seconds[question] = round(seconds.get(question, 0.0) + check.duration_s, 3)
         profile = {key: value for key, value in self.profile.items() if not key.startswith("_")}
-        return {**profile, "grader_imported_tensorflow": "tensorflow" in sys.modules, "checks_by_question_s": seconds}
+        checks = {check.id: check.duration_s for check in self.results.values()}
+        return {**profile, "grader_imported_tensorflow": "tensorflow" in sys.modules, "checks_by_question_s": seconds,
+                "checks_s": checks, "calls_by_check_s": self.call_times.table()}
 
 
 def _process_started() -> float:

@@ -64,16 +64,16 @@ class StudentSandbox(Sandbox):
         return locate_problems(self.prepared, self.worker_problems)
 
     def call(self, name: str, *args, timeout: float | None = None, **kwargs):
-        with self._in_words(name):
+        with self._in_words(name), self._timed(f"call {name}"):
             return super().call(name, *args, timeout=timeout, **kwargs)
 
     def get(self, name: str, *, timeout: float | None = None):
-        with self._in_words(name):
+        with self._in_words(name), self._timed(f"get {name}"):
             return super().get(name, timeout=timeout)
 
     def probe(self, module: str, name: str, *, needs: tuple[str, ...] = (), timeout: float | None = None, **kwargs):
         """A probe's result, with the student's errors it returns as text said as a plain call's are."""
-        with self._in_words(*needs):
+        with self._in_words(*needs), self._timed(f"probe {module}.{name}"):
             result = super().probe(module, name, needs=needs, timeout=timeout, **kwargs)
         return explain_causes(self.prepared, result, load_problems=self.load_problems)
 
@@ -93,6 +93,14 @@ class StudentSandbox(Sandbox):
             yield inside
         finally:
             block.__exit__(None, None, None)
+
+    def _start(self) -> None:
+        with self._timed("worker start (its imports and the submission's top level)"):
+            super()._start()
+
+    def _timed(self, what: str):
+        """The session's timer of the running check's requests (none outside a grading session)."""
+        return self.session.call_times.timed(what) if self.session is not None else contextlib.nullcontext()
 
     @contextlib.contextmanager
     def _in_words(self, *names: str):

@@ -73,6 +73,14 @@ def test_results_json_follows_the_design(tmp_path):
     for check in question["checks"]:
         assert {"id", "status", "score", "max_score", "message", "title"} <= set(check)
         assert check["status"] in STATUSES
+    # the profile: each check's seconds, and the requests each made (q4 calls the student's functions)
+    profile = result["profile"]
+    assert set(profile["checks_s"]) == {check["id"] for check in question["checks"]}
+    requests = profile["calls_by_check_s"]["q4.dense"]
+    assert requests["call dense_params"]["calls"] >= 1 and requests["call dense_params"]["s"] >= 0
+    assert any(what.startswith("trusted q4.") for what in requests), requests
+    first_check = question["checks"][0]["id"]
+    assert "worker start (its imports and the submission's top level)" in profile["calls_by_check_s"][first_check]
 
 
 @pytest.mark.slow
