@@ -40,7 +40,7 @@ def test_hw3check_refuses_the_tas_options(kit, tmp_path, flag):
 
 
 def test_hw3check_names_the_questions_it_holds(kit, kit_questions, tmp_path):
-    missing = next(q for q in ("q1", "q3", "q6", "q7") if q not in kit_questions)
+    missing = next((q for q in ("q1", "q3", "q6", "q7") if q not in kit_questions), "q8")  # q8: no such question
     run = kit.run("-m", "hw3check.cli", str(TYPICAL), "--questions", missing, cwd=tmp_path)
     assert run.returncode == EXIT_USAGE and f"no grader for question {missing!r}" in run.stderr
 
