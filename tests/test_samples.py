@@ -23,7 +23,7 @@ import pytest
 from graders.core.paths import PROJECT_ROOT
 from tests.grading import assert_matches_golden, golden_samples, load_golden, sample_path, write_rubric
 
-pytestmark = pytest.mark.slow  # grades in subprocesses, starts workers and trains (one xdist group: conftest.py)
+pytestmark = pytest.mark.slow  # grades in subprocesses, starts workers and trains (one xdist group: tests/conftest.py)
 
 # The hostile samples run in tests/sandbox/test_attacks.py and test_slot_attacks.py, with their containment checks.
 SAMPLES_WITH_GOLDENS = [sample for sample in golden_samples() if not sample.startswith("malicious/")]

@@ -61,13 +61,12 @@ EXTRA_CHECKS = {"malicious/q5_loops_forever": [q5_one_timeout_per_function],
 
 
 @pytest.mark.parametrize("name", sorted(CLASSES))
-def test_attacks_are_contained_in_worker_slots(name, tmp_path, loopback_listener, bystander):  # noqa: F811
+def test_attacks_are_contained_in_worker_slots(name, tmp_path, short_tmp, loopback_listener, bystander):  # noqa: F811
     questions, overrides, samples = CLASSES[name]
     if bystander is None:
         pytest.skip("worker slots need cgroups")
-    scratch, class_dir, out = tmp_path / "tmp", tmp_path / "class", tmp_path / "out"
-    for folder in (scratch, class_dir):
-        folder.mkdir()
+    scratch, class_dir, out = short_tmp, tmp_path / "class", tmp_path / "out"
+    class_dir.mkdir()
     students = {}
     for number, sample in enumerate(samples, 1):
         student = f"{number:02d}"

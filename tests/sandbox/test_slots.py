@@ -277,9 +277,8 @@ if __name__ == "__main__":
 """
 
 
-def test_a_batch_stopped_by_sigterm_leaves_no_slot(tmp_path):
-    scratch, class_dir = tmp_path / "tmp", tmp_path / "class"
-    scratch.mkdir()
+def test_a_batch_stopped_by_sigterm_leaves_no_slot(tmp_path, short_tmp):
+    scratch, class_dir = short_tmp, tmp_path / "class"
     class_dir.mkdir()
     (class_dir / "1_hang.py").write_text((sample_path("malicious/sleep_forever") / "hw3.py").read_text())
     script = tmp_path / "batch.py"
