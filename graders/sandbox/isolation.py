@@ -192,10 +192,10 @@ def _view(workdir: Path, hidden: list[Path], limits: Limits, also: list[str] = (
     for name in WRITABLE:
         args += _capped_tmpfs(str(workdir / name), limits)
     args += also  # after /tmp's tmpfs, which would hide it
-    for path in hidden:  # in case a bound prefix (a venv inside the project) contains one
-        if path.is_dir() and not _contains(path, workdir):
-            args += _empty_folder(str(path))
-    args += _masks(_python_prefixes())
+    emptied = [path for path in hidden if path.is_dir() and not _contains(path, workdir)]
+    for path in emptied:  # in case a bound prefix (a venv inside the project, the kit's site-packages) contains one
+        args += _empty_folder(str(path))
+    args += _masks(_python_prefixes(), emptied=emptied)
     return [*args, "--remount-ro", "/", "--die-with-parent", "--new-session", "--chdir", str(workdir / "scratch")]
 
 
@@ -203,13 +203,19 @@ def _empty_folder(path: str) -> list[str]:
     return ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
 
 
-def _masks(prefixes: list[str]) -> list[str]:
-    """Hide the data files and caches under the bound folders (sandbox/masks.py)."""
+def _masks(prefixes: list[str], *, emptied: list[Path] = ()) -> list[str]:
+    """Hide the data files and caches under the bound folders (sandbox/masks.py).
+
+    What lies in a folder already `emptied` is hidden with it; masking it again would make bubblewrap
+    create the mount point inside that read-only tmpfs and fail (the kit ships q7's model files inside
+    its `graders` folder, which the worker does not see).
+    """
     found = masks.masks_under(prefixes, secrets=masks.grader_secrets())
     bound = [Path(path) for path in [*prefixes, *SYSTEM_PATHS] if not Path(path).is_symlink()]
 
     def inside(path: str) -> bool:
-        return any(_contains(root, Path(path)) for root in bound)
+        seen = any(_contains(root, Path(path)) for root in bound)
+        return seen and not any(_contains(folder, Path(path)) for folder in emptied)
 
     args = []
     for folder in found.folders:

@@ -3,6 +3,7 @@ the refusal of an unconfined root batch, the memory cap per worker, and the work
 
 import os
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -191,3 +192,31 @@ def test_a_folder_of_data_alone_is_hidden_whole_and_data_beside_code_file_by_fil
     (packages / "pkg" / "data" / "digits.csv.gz").write_bytes(b"\x1f\x8b")
     folders, files = masks._walk_for_data(str(packages))
     assert folders == [str(packages / "pkg" / "data")] and files == [str(packages / "pkg" / "table.csv")]
+
+
+@pytest.mark.skipif(not isolation.bubblewrap_works(), reason="needs bubblewrap")
+def test_a_data_file_inside_a_hidden_folder_of_a_bound_prefix_starts_the_worker(tmp_path, monkeypatch):
+    """The installed kit: its site-packages holds the `graders` folder (hidden from the worker) and, in it,
+    q7's model files (data files, masked). Both under /tmp, as a venv in a CI's temporary folder is."""
+    from graders.sandbox import masks
+
+    prefix = tmp_path / "venv"
+    model = prefix / "lib" / "site-packages" / "graders" / "questions" / "q7" / "grader-cnn.keras"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"weights")
+    other = prefix / "lib" / "site-packages" / "pkg" / "table.csv"
+    other.parent.mkdir(parents=True)
+    other.write_text("1,2\n")
+    (other.parent / "__init__.py").write_text("")
+    workdir_ = tmp_path / "work"
+    for name in ("scratch", *isolation.WRITABLE):
+        (workdir_ / name).mkdir(parents=True, exist_ok=True)
+    real_prefixes = isolation._python_prefixes()
+    monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real_prefixes, str(prefix)])
+    monkeypatch.setattr(masks, "masks_under", lambda prefixes, secrets: masks.Masks((), (str(model), str(other))))
+    command = isolation.wrap_command(BUBBLEWRAP, ["/bin/sh", "-c", f"cat {other}; ls {model.parent}; echo started"],
+                                     workdir=workdir_, hidden=[prefix / "lib" / "site-packages" / "graders"],
+                                     limits=Limits())
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "started"  # the csv masked (empty), the hidden folder empty, the worker started
