@@ -15,6 +15,10 @@ _X_FLOAT32 = ("only large_values.float32 passes a float32 x; there float32 arith
               "float32 where a question does not ask for precision; rubric [q6] atol_float32 is calibrated to "
               "admit it), and every other x is float64 already")
 _ARRAY = "the grader passes gamma and beta as NumPy arrays, which np.asarray returns as they are"
+_IMAGE = ("the grader passes each image as a float32 NumPy array (inside/probes/q7.py), which np.asarray(..., "
+          "dtype='float32') returns as it is")
+_INDEX = ("logits[:, target] selects the same column whether target is a Python int or a scalar tensor / int: "
+          "the grader passes class_index as an int")
 
 EQUIVALENT: dict[str, dict[str, str]] = {
     "q4": {
@@ -47,5 +51,17 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "batchnorm_forward: np.asarray(moving_var, dtype=np.float64) -> np.asarray(moving_var)": _FLOAT64,
         "batchnorm_forward: np.asarray(gamma) -> gamma": _ARRAY,
         "batchnorm_forward: np.asarray(beta) -> beta": _ARRAY,
+    },
+    "q7": {
+        "grad_cam: np.asarray(image, dtype='float32') -> image": _IMAGE,
+        "grad_cam: np.asarray(image, dtype='float32') -> np.asarray(image)": _IMAGE,
+        "grad_cam: int(class_index) -> class_index": _INDEX,
+        "grad_cam: int(tf.argmax(logits[0])) -> tf.argmax(logits[0])": _INDEX,
+        "grad_cam: features_and_hidden(batch, training=False) -> features_and_hidden(batch)":
+            "a Functional model called outside fit() without `training` runs in inference mode, as training=False",
+        "grad_cam: (cam / peak if peak > 0 else np.zeros_like(cam)).astype('float32') -> "
+        "cam / peak if peak > 0 else np.zeros_like(cam)":
+            "the map's dtype is a legitimate choice (float64 is a right answer: tests/reference/q7_answers.py's "
+            "legitimate forms); the values are the same",
     },
 }

@@ -4,7 +4,9 @@ equivalent with the reason (tests/mutation/equivalent.py).
 Each mutant (tests/mutation/mutator.py) is loaded as a module of its own and graded in this process on
 its question's checks (tests/reference/question_grading.py: observed and judged as a grading does, no
 sandbox): at the public seed, and where it survives there at two more. The trusted side keeps the
-unmutated reference. q3: only `preprocess` (its model is judged by training, a minute per mutant).
+unmutated reference. q3: only `preprocess` (its model is judged by training, a minute per mutant); q7: only
+`grad_cam`, on the heatmap checks (tests/reference/q7_grading.py; `build_mnist_cnn` is judged by training, and
+q1 is all training: neither is mutated).
 Prints per question: mutants killed / equivalent / total.
 """
 
@@ -24,7 +26,7 @@ from tests.reference.question_grading import lost_checks
 
 pytestmark = pytest.mark.slow
 
-QUESTIONS = {"q3": ("preprocess",), "q4": (), "q5": (), "q6": ()}  # question: its functions mutated (all: ())
+QUESTIONS = {"q3": ("preprocess",), "q4": (), "q5": (), "q6": (), "q7": ("grad_cam",)}  # question: its functions mutated (all: ())
 SEEDS = (1234, 3, 2**63 + 12345)
 MUTANT_TIMEOUT_S = 30  # a mutant that runs longer is killed, as a call's timeout would fail its check
 

@@ -59,6 +59,10 @@ def lost_checks(question: str, names: dict, seed: int, *, first_only: bool = Fal
     """
     if question == "q3":
         return _q3_lost(names, seed, first_only=first_only)
+    if question == "q7":
+        from tests.reference.q7_grading import q7_lost
+
+        return q7_lost(names, seed, first_only=first_only)
     student, lost = FakeStudent(names), {}
     try:
         fixtures = FIXTURES[question](student) if question in FIXTURES else {}
