@@ -27,13 +27,13 @@ from graders.core.trusted import request_key  # noqa: E402
 from graders.questions.q7 import grader_model, pictures, trusted  # noqa: E402
 from graders.questions.q7.cases import ROLES  # noqa: E402
 from tests.reference import q7_answers  # noqa: E402
-from tests.reference.in_process import TRUSTED, checks_of, run_check  # noqa: E402
+from tests.reference.in_process import TRUSTED  # noqa: E402
+from tests.reference.q7_grading import HEATMAP_CHECKS, grade  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy"),
               pytest.mark.filterwarnings("ignore:The structure of `inputs` doesn't match")]
 
 SEEDS = list(range(1, 13))
-HEATMAP_CHECKS = [check for check in checks_of(grader, needing=()) if check.id.startswith("q7.heatmap.")]
 ALL = {check.id.removeprefix("q7.heatmap.") for check in HEATMAP_CHECKS}
 PATTERN = {"correlation", "top_overlap"}
 # Each known mistake's checks and the diagnosis their messages name; legitimate forms lose none.
@@ -69,16 +69,6 @@ def models():
 def no_pictures(monkeypatch):
     monkeypatch.setattr(pictures, "overlay_png", lambda rows: "")
     monkeypatch.setattr(pictures, "digit_overlays", lambda *args: [])
-
-
-def grade(answer, graded, models, settings, seed, *, training=False, trusted_side=TRUSTED) -> dict:
-    """{check: outcome} of the heatmap checks on `answer`, decided by the grader's own checks."""
-    student = q7_answers.GradCamStudent(answer, models, training=training)
-    answers = grader.ask_student(student, settings, graded)
-    maps = grader.student_maps(answers, graded)
-    return {check.id.removeprefix("q7.heatmap."): run_check(check, student, seed, settings, trusted=trusted_side,
-                                                             answers=answers, maps=maps, graded=graded, noted=None)
-            for check in HEATMAP_CHECKS}
 
 
 def answers_to_grade():

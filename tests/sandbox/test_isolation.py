@@ -214,9 +214,9 @@ def test_a_data_file_inside_a_hidden_folder_of_a_bound_prefix_starts_the_worker(
     real_prefixes = isolation._python_prefixes()
     monkeypatch.setattr(isolation, "_python_prefixes", lambda: [*real_prefixes, str(prefix)])
     monkeypatch.setattr(masks, "masks_under", lambda prefixes, secrets: masks.Masks((), (str(model), str(other))))
-    command = isolation.wrap_command(BUBBLEWRAP, ["/bin/sh", "-c", f"cat {other}; ls {model.parent}; echo started"],
+    command = isolation.wrap_command(BUBBLEWRAP, ["/bin/sh", "-c", f"cat {other}; test -e {model} && echo visible; echo started"],
                                      workdir=workdir_, hidden=[prefix / "lib" / "site-packages" / "graders"],
                                      limits=Limits())
     run = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "started"  # the csv masked (empty), the hidden folder empty, the worker started
+    assert run.stdout.strip() == "started"  # the csv masked (empty), the model file absent, the worker started
